@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+TEST_STAMP := $(VENV)/.test-installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: install run test test-deps bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_FLAGS) --upgrade pip
+	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+
+run: install
+	$(BIN)/paperboard serve --load-demo-if-empty
+
+test-deps: $(TEST_STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test]'
+	@rm -f $(VENV)/.test-installed-*; touch $@
+
+test: test-deps
+	@if [ -x scripts/ensure-chromium.sh ]; then bash scripts/ensure-chromium.sh; fi
+	$(BIN)/pytest -q
+
+bench: install
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+lint: test-deps
+	$(BIN)/ruff check paperboard tests bench scripts
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts

@@ -1,0 +1,3 @@
+from paperboard.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""CLI command modules, registered on the group in paperboard/cli.py."""

@@ -1,0 +1,189 @@
+"""``paperboard ingest SOURCE …``: papers in, with a progress bar and a summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date
+
+import click
+
+from .context import AppContext, fail, pass_app
+from ..ingest import IngestSummary, ingest
+from ..models import Paper, RecordError
+
+SOURCES = ("demo", "seed-page", "arxiv-daily", "arxiv-snapshot", "oai", "arxiv-api", "hf-daily")
+SHOW_ERRORS = 20
+
+
+def _parse_date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name} must be YYYY-MM-DD, got {value!r}")
+    return None
+
+
+@click.command("ingest")
+@click.argument("source", type=click.Choice(SOURCES))
+@click.argument("paths", nargs=-1)
+@click.option("--from", "from_", metavar="DATE", help="oai / arxiv-daily: first day (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="oai / arxiv-daily: last day (YYYY-MM-DD).")
+@click.option("--prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv", show_default=True, help="oai: metadata format.")
+@click.option("--set", "set_", metavar="SPEC", help="oai: restrict to an OAI set, e.g. cs.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already has papers.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=None, help="Papers per transaction.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or per-record errors.")
+@pass_app
+def ingest_cmd(
+    app: AppContext,
+    source: str,
+    paths: tuple[str, ...],
+    from_: str | None,
+    until: str | None,
+    prefix: str,
+    set_: str | None,
+    if_empty: bool,
+    batch_size: int | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Read papers from SOURCE into the store.
+
+    \b
+    SOURCE is one of:
+      demo            the shipped demo corpus (no path)
+      seed-page       a Daily Papers page saved as text
+      arxiv-daily     day files YYYY-MM-DD.jsonl[.gz] (a file or a folder)
+      arxiv-snapshot  arxiv-metadata-oai-snapshot JSON-lines (.json or .gz)
+      oai             arXiv OAI-PMH harvest (--from/--until, resumable)
+      arxiv-api       arXiv ids or URLs, fetched from the arXiv API
+      hf-daily        Hugging Face daily-papers JSON export
+
+    Re-running the same ingest changes nothing; an interrupted one resumes without loss.
+    Exits 2 only when nothing could be read.
+    """
+    store = app.store
+    if if_empty and store.count_papers() > 0:
+        if not quiet:
+            click.echo("store already has papers: nothing to do", err=True)
+        return
+    since, till = _parse_date(from_, "--from"), _parse_date(until, "--until")
+    needs_path = source not in ("demo", "oai")
+    if needs_path and not paths:
+        fail(f"ingest {source} needs at least one path" + (" (arXiv ids)" if source == "arxiv-api" else ""))
+    summary = IngestSummary()
+    batch = batch_size or app.settings.ingest_batch_size
+    errors_shown = 0
+
+    def on_error(err: RecordError) -> None:
+        nonlocal errors_shown
+        if not quiet and errors_shown < SHOW_ERRORS:
+            click.echo(f"rejected {err}", err=True)
+        errors_shown += 1
+
+    try:
+        with _progress(quiet) as advance:
+            if source == "oai":
+                _harvest_oai(app, summary, since, till, prefix, set_, batch, on_error, advance)
+            else:
+                for items in _items(app, source, paths, since, till):
+                    ingest(store, items, batch_size=batch, on_error=on_error, on_batch=advance, summary=summary)
+    except _unavailable() as exc:
+        click.echo(f"error: {exc}", err=True)
+        click.echo(summary.line(), err=True)
+        sys.exit(2)
+    if errors_shown > SHOW_ERRORS and not quiet:
+        click.echo(f"… and {errors_shown - SHOW_ERRORS:,} more rejected records", err=True)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        click.echo(summary.line())
+    if summary.read - summary.rejected == 0:
+        click.echo("error: nothing could be read", err=True)
+        sys.exit(2)
+
+
+def _unavailable() -> type[Exception]:
+    try:
+        from ..sources.http import SourceUnavailable
+    except ImportError:  # pragma: no cover - network sources not installed
+        return OSError
+    return SourceUnavailable
+
+
+def _items(
+    app: AppContext, source: str, paths: tuple[str, ...], since: date | None, till: date | None
+) -> Iterator[Iterator[Paper | RecordError]]:
+    """One iterator of items per path (or one for path-less sources)."""
+    if source == "demo":
+        from ..sources import demo
+
+        yield demo.read()
+    elif source == "arxiv-api":
+        from ..sources import arxiv_api
+
+        yield arxiv_api.fetch_papers(list(paths), app.settings)
+    else:
+        import importlib
+
+        module = importlib.import_module(
+            {"seed-page": "..sources.seed_page", "arxiv-daily": "..sources.arxiv_daily",
+             "arxiv-snapshot": "..sources.arxiv_snapshot", "hf-daily": "..sources.hf_daily"}[source],
+            __package__,
+        )  # fmt: skip
+        for path in paths:
+            if source == "arxiv-daily":
+                yield module.read(path, since=since, until=till)
+            else:
+                yield module.read(path)
+
+
+def _harvest_oai(app, summary, since, till, prefix, set_, batch, on_error, advance) -> None:
+    """Each OAI page is stored, then its resumption token is checkpointed (crash-safe)."""
+    from ..sources import oai_pmh
+
+    harvester = oai_pmh.OaiHarvester(
+        app.settings, app.store, metadata_prefix=prefix, from_date=since, until_date=till, set_spec=set_
+    )
+    for page in harvester.pages():
+        ingest(app.store, page.items, batch_size=batch, on_error=on_error, on_batch=advance, summary=summary)
+        page.commit()
+
+
+class _progress:
+    """A rich progress line on stderr counting records as batches commit."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet or not sys.stderr.isatty()
+        self._progress = None
+
+    def __enter__(self):
+        if self.quiet:
+            return lambda summary: None
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=True,
+        )  # fmt: skip
+        self._progress.__enter__()
+        task = self._progress.add_task("ingesting", total=None)
+
+        def advance(summary: IngestSummary) -> None:
+            self._progress.update(task, description=f"ingesting: {summary.line()}")
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(ingest_cmd)

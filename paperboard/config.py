@@ -1,0 +1,82 @@
+"""One typed settings object, read from ``PAPERBOARD_*`` environment variables.
+
+Everything configurable lives here so tests can build a ``Settings`` with overrides
+instead of patching module globals.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """The user's data directory (XDG), so a pip-installed paperboard keeps its store there."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "paperboard"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAPERBOARD_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    """``sqlite:///path`` or ``postgresql://...``; empty means ``sqlite:///<data_dir>/paperboard.db``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    """Signs sessions, CSRF and email tokens; generated once into the data dir when empty."""
+
+    read_pool_size: int = 4
+    ingest_batch_size: int = 1000
+
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    http_timeout: float = 30.0
+    http_max_retries: int = 5
+
+    # Email digests.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_from: str = "Paperboard <digest@localhost>"
+    smtp_rate_per_second: float = 50.0
+    digest_time: str = "08:00"
+    digest_timezone: str = "UTC"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'paperboard.db'}"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def resolved_secret_key(self) -> str:
+        """A stable secret: the configured one, else one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_data_dir() / "secret.key"
+        if not path.exists():
+            import secrets
+
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        return path.read_text().strip()
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

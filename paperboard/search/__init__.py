@@ -1,0 +1,1 @@
+"""Search: query parsing, keyword (BM25) and semantic retrieval, fusion."""

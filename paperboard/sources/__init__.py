@@ -1,0 +1,1 @@
+"""Where papers come from: each source yields validated Papers or RecordErrors."""

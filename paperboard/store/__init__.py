@@ -1,0 +1,27 @@
+"""Open the store named by a database URL."""
+
+from __future__ import annotations
+
+from .base import PaperQuery, QuerySyntaxError, SearchHit, Store, StoreError, UpsertResult
+
+__all__ = ["open_store", "PaperQuery", "QuerySyntaxError", "SearchHit", "Store", "StoreError", "UpsertResult"]
+
+
+def open_store(url: str, *, migrate: bool = True, read_pool_size: int = 4) -> Store:
+    """``sqlite:///path`` (embedded default) or ``postgresql://…`` (production)."""
+    if url.startswith("sqlite:"):
+        from .sqlite import SQLiteStore
+
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url.removeprefix("sqlite:")
+        store: Store = SQLiteStore(path, read_pool_size=read_pool_size)
+    elif url.startswith(("postgresql:", "postgres:")):
+        try:
+            from .postgres import PostgresStore  # type: ignore[import-not-found]
+        except ImportError as exc:  # pragma: no cover - until the PostgreSQL backend lands
+            raise StoreError(f"PostgreSQL backend unavailable: {exc}") from exc
+        store = PostgresStore(url)
+    else:
+        raise StoreError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://…")
+    if migrate:
+        store.migrate()
+    return store

@@ -1,0 +1,26 @@
+"""The embedded default backend: one SQLite file in WAL mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..base import Store
+from . import migrations
+from .database import Database
+from .papers import SQLitePapers
+
+
+class SQLiteStore(SQLitePapers, Store):
+    def __init__(self, path: str | Path, *, read_pool_size: int = 4) -> None:
+        self.path = str(path)
+        self.url = f"sqlite:///{self.path}"
+        self._db = Database(self.path, read_pool_size=read_pool_size)
+
+    def migrate(self) -> list[str]:
+        return migrations.migrate(self._db)
+
+    def schema_version(self) -> int:
+        return migrations.current_version(self._db)
+
+    def close(self) -> None:
+        self._db.close()
