@@ -9,9 +9,9 @@ from datetime import date
 
 import click
 
-from .context import AppContext, fail, pass_app
 from ..ingest import IngestSummary, ingest
 from ..models import Paper, RecordError
+from .context import AppContext, fail, pass_app
 
 SOURCES = ("demo", "seed-page", "arxiv-daily", "arxiv-snapshot", "oai", "arxiv-api", "hf-daily")
 SHOW_ERRORS = 20

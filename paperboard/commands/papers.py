@@ -11,10 +11,10 @@ from datetime import date
 
 import click
 
-from .context import AppContext, fail, pass_app
 from ..models import Paper
 from ..periods import PeriodError, parse_day, parse_month, parse_week
 from ..store.base import PaperQuery
+from .context import AppContext, fail, pass_app
 
 
 def _print_papers(papers: list[Paper], as_json: bool, scores: list[float] | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ def convert(obj: dict[str, Any], position: str, day: date) -> SourceItem:
         aid = parse_arxiv_id(raw_id)
     except InvalidId as exc:
         return RecordError(SOURCE, position, str(exc))
-    stamp = datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
+    stamp = datetime.combine(day, time(0, 0), tzinfo=UTC)
     authors = obj.get("authors") or []
     if not isinstance(authors, list):
         return RecordError(SOURCE, position, "authors is not a list")

@@ -15,6 +15,8 @@ from typing import Literal
 
 from ..models import Paper
 from ..search.query import ParsedQuery
+from .accounts import AccountStore
+from .digest import DigestStore
 
 SortOrder = Literal["upvotes", "date"]
 
@@ -143,7 +145,7 @@ class PaperStore(ABC):
     def set_checkpoint(self, name: str, value: str | None) -> None: ...
 
 
-class Store(PaperStore, ABC):
+class Store(PaperStore, AccountStore, DigestStore, ABC):
     """Everything the product stores. Owns connections and transactions."""
 
     url: str

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from ..base import Store
 from . import migrations
+from .accounts import SQLiteAccounts
 from .database import Database
+from .digest import SQLiteDigest
 from .papers import SQLitePapers
 
 
-class SQLiteStore(SQLitePapers, Store):
+class SQLiteStore(SQLitePapers, SQLiteAccounts, SQLiteDigest, Store):
     def __init__(self, path: str | Path, *, read_pool_size: int = 4) -> None:
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"

@@ -7,7 +7,7 @@ an interrupted migration leaves the database at the previous version, never in b
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 from .database import Database
@@ -55,7 +55,7 @@ def migrate(db: Database) -> list[str]:
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (version, name, datetime.now(timezone.utc).isoformat()),
+                (version, name, datetime.now(UTC).isoformat()),
             )
         applied.append(f"{version:04d}_{name}")
     return applied

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from ...ids import LOCAL_ID, title_key
@@ -35,7 +35,7 @@ def _iso(value: datetime | date | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     return value.isoformat()
 
 
@@ -199,7 +199,7 @@ class SQLitePapers:
         incoming = [paper_to_row(p) for p in papers]
         if not incoming:
             return result
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         with self._db.writer() as conn:
             self._merge_batch(conn, incoming, result, now)
         return result
@@ -412,7 +412,7 @@ class SQLitePapers:
                 conn.execute(
                     "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?)"
                     " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                    (name, value, datetime.now(timezone.utc).isoformat()),
+                    (name, value, datetime.now(UTC).isoformat()),
                 )
 
 

@@ -1,0 +1,102 @@
+"""The CLI, run as a user runs it: a subprocess with PAPERBOARD_* in the environment."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.spine.corpus import write_corpus
+
+
+@pytest.fixture
+def cli(tmp_path):
+    env = {**os.environ, "PAPERBOARD_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PAPERBOARD_DATABASE_URL", None)
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [sys.executable, "-m", "paperboard", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+        return proc
+
+    return run
+
+
+def test_help_documents_every_command(cli):
+    out = cli("--help").stdout
+    for command in ("ingest", "ls", "info", "search", "db", "serve", "stats"):
+        assert command in out
+
+
+def test_ingest_daily_then_list_and_show(cli, tmp_path):
+    first_days = write_corpus(tmp_path / "daily", days=5, per_day=40)
+    proc = cli("ingest", "arxiv-daily", str(tmp_path / "daily"))
+    assert f"stored {len(first_days)}" in proc.stdout and "rejected 0" in proc.stdout
+    again = cli("ingest", "arxiv-daily", str(tmp_path / "daily"))
+    assert "stored 0 · updated 0" in again.stdout
+
+    listed = json.loads(cli("ls", "--date", "2025-06-02", "--limit", "1000", "--json").stdout)
+    expected = sorted(pid for pid, day in first_days.items() if day.isoformat() == "2025-06-02")
+    assert sorted(p["id"] for p in listed) == expected
+    for key in ("id", "title", "authors", "published", "upvotes"):
+        assert key in listed[0]
+    week = json.loads(cli("ls", "--week", "2025-W23", "--limit", "1000", "--json").stdout)
+    assert len(week) == len(first_days)
+
+    pid = expected[0]
+    info = json.loads(cli("info", f"https://arxiv.org/abs/{pid}v1", "--json").stdout)
+    assert info["id"] == pid and info["code_urls"] == [f"https://github.com/lab/{pid}"]
+
+
+def test_bad_records_are_reported_and_the_rest_lands(cli, tmp_path):
+    folder = tmp_path / "daily"
+    folder.mkdir()
+    good = {"id": "2506.00001", "title": "Good", "summary": "ok", "authors": ["A"], "categories": ["cs.CL"]}
+    lines = [
+        json.dumps(good),
+        "{broken json",
+        json.dumps({**good, "id": "not an id"}),
+        json.dumps({**good, "id": "2506.00002", "title": ""}),
+        json.dumps({**good, "id": "2506.00003", "summary": "x" * 3_000_000}),
+        json.dumps({**good, "id": "2506.00004", "title": "Also good"}),
+    ]
+    with gzip.open(folder / "2025-06-02.jsonl.gz", "wt") as fh:
+        fh.write("\n".join(lines) + "\n")
+    proc = cli("ingest", "arxiv-daily", str(folder))
+    assert "read 6 · stored 2" in proc.stdout and "rejected 4" in proc.stdout
+    assert "2025-06-02.jsonl.gz:2: invalid JSON" in proc.stderr
+    assert "2025-06-02.jsonl.gz:3:" in proc.stderr and "2025-06-02.jsonl.gz:4: title" in proc.stderr
+    assert "2025-06-02.jsonl.gz:5:" in proc.stderr
+
+
+def test_nothing_readable_exits_2(cli, tmp_path):
+    (tmp_path / "2025-06-02.jsonl").write_text("garbage\n")
+    proc = cli("ingest", "arxiv-daily", str(tmp_path / "2025-06-02.jsonl"), check=False)
+    assert proc.returncode == 2 and "nothing could be read" in proc.stderr
+    missing = cli("ingest", "arxiv-daily", str(tmp_path / "nope"), check=False)
+    assert missing.returncode == 2
+
+
+def test_search_and_errors_go_to_stderr_with_exit_2(cli, tmp_path):
+    write_corpus(tmp_path / "daily", days=2, per_day=20)
+    cli("ingest", "arxiv-daily", str(tmp_path / "daily"))
+    hits = json.loads(cli("search", "2506.00003", "--json").stdout)
+    assert hits[0]["id"] == "2506.00003"
+    hits = json.loads(cli("search", "diffusion", "policy", "--json").stdout)
+    assert hits and all("score" in h for h in hits)
+    for args in (("search", "--", "-only"), ("search", "x" * 300), ("info", "nope"), ("ls", "--week", "2025-W99")):
+        proc = cli(*args, check=False)
+        assert proc.returncode == 2 and proc.stderr.startswith("error:") and proc.stdout == ""
+
+
+def test_db_migrate_and_stats(cli):
+    assert "schema at version" in cli("db", "migrate").stdout
+    stats = json.loads(cli("stats", "--json").stdout)
+    assert stats["papers"] == 0 and stats["schema_version"] >= 1
