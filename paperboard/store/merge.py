@@ -1,0 +1,115 @@
+"""Backend-neutral merging of paper records: the rules every store applies on upsert.
+
+Kept apart from SQL so SQLite and PostgreSQL produce the very same rows for the same input,
+whatever the order of arrival. Rows are dicts in one canonical form (lists as JSON text,
+timestamps as UTC ISO strings, feed days as ISO dates) so comparisons and "newest" decisions
+are identical in every backend.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ..ids import LOCAL_ID, title_key
+from ..models import Paper
+
+JSON_LIST = ("authors", "categories", "code_urls", "project_urls")
+CONTENT = (
+    "version", "title", "title_key", "abstract", "authors", "categories", "primary_category",
+    "updated", "comment", "journal_ref", "doi", "license", "code_urls", "project_urls",
+)  # fmt: skip
+COLUMNS = (
+    "id", *CONTENT, "author_count", "published", "organization", "feed_day", "submitted_by",
+    "base_upvotes", "upvotes", "hidden", "ingested_at",
+)  # fmt: skip
+
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value.isoformat()
+
+
+def paper_to_row(p: Paper) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "version": p.version,
+        "title": p.title,
+        "title_key": title_key(p.title),
+        "abstract": p.abstract,
+        "authors": _dumps(p.authors),
+        "author_count": p.author_count,
+        "categories": _dumps(p.categories),
+        "primary_category": p.primary_category,
+        "published": _iso(p.published),
+        "updated": _iso(p.updated),
+        "comment": p.comment,
+        "journal_ref": p.journal_ref,
+        "doi": p.doi,
+        "license": p.license,
+        "code_urls": _dumps(p.code_urls),
+        "project_urls": _dumps(p.project_urls),
+        "organization": p.organization,
+        "feed_day": p.feed_day.isoformat(),
+        "submitted_by": p.submitted_by,
+        "base_upvotes": p.upvotes,
+        "upvotes": p.upvotes,
+        "hidden": 0,
+    }
+
+
+def _is_local(paper_id: str) -> bool:
+    return bool(LOCAL_ID.match(paper_id))
+
+
+def _newness(row: dict[str, Any]) -> tuple[int, str, int]:
+    """arXiv beats a seed card; then the later update; then the higher version.
+
+    ``updated`` comes first because not every source knows the version (the OAI ``arXiv``
+    format and the daily listing don't), while each knows when its record was current.
+    """
+    return (0 if _is_local(row["id"]) else 1, row["updated"] or "", row["version"])
+
+
+def merge_rows(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """Merge two records of one paper so the result does not depend on arrival order."""
+    newer, older = (incoming, stored) if _newness(incoming) > _newness(stored) else (stored, incoming)
+    merged = dict(stored)
+    for col in CONTENT:
+        merged[col] = newer[col]
+    for col in ("code_urls", "project_urls"):  # links found in any version stay useful
+        if newer[col] != older[col] and older[col] != "[]":
+            first = json.loads(newer[col])
+            merged[col] = _dumps(first + [u for u in json.loads(older[col]) if u not in first])
+    if _is_local(merged["id"]) and not _is_local(incoming["id"]):
+        merged["id"] = incoming["id"]
+    merged["author_count"] = max(stored["author_count"] or 0, incoming["author_count"] or 0) or None
+    published = [v for v in (stored["published"], incoming["published"]) if v]
+    merged["published"] = min(published) if published else None
+    earlier = stored if stored["feed_day"] <= incoming["feed_day"] else incoming
+    merged["feed_day"] = earlier["feed_day"]
+    merged["organization"] = newer["organization"] or older["organization"]
+    merged["submitted_by"] = earlier["submitted_by"] or stored["submitted_by"] or incoming["submitted_by"]
+    base = max(stored["base_upvotes"], incoming["base_upvotes"])
+    merged["upvotes"] = stored["upvotes"] + (base - stored["base_upvotes"])
+    merged["base_upvotes"] = base
+    return merged
+
+
+def _title_match(
+    rec: dict[str, Any], by_title: dict[str, list[int | str]], working: dict[int | str, dict[str, Any]]
+) -> int | str | None:
+    """A seed card merges into the paper of the same title (arXiv first); an arXiv record
+    merges only into a seed card, never into another arXiv paper that shares its title."""
+    candidates = by_title.get(rec["title_key"], ())
+    local = [k for k in candidates if _is_local(working[k]["id"])]
+    if _is_local(rec["id"]):
+        arxiv = [k for k in candidates if not _is_local(working[k]["id"])]
+        return (arxiv or local or [None])[0]
+    return local[0] if local else None
