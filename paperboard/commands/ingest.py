@@ -10,6 +10,7 @@ import click
 
 from ..ingest import FileUnit, IngestSummary, ingest, ingest_files
 from ..models import RecordError
+from ..sources.http import SourceError
 from .context import AppContext, fail, pass_app
 
 SOURCES = ("demo", "seed-page", "arxiv-daily", "arxiv-snapshot", "oai", "arxiv-api", "hf-daily")
@@ -33,6 +34,7 @@ def _parse_date(value: str | None, name: str) -> date | None:
 @click.option("--until", metavar="DATE", help="oai / arxiv-daily: last day (YYYY-MM-DD).")
 @click.option("--prefix", type=click.Choice(["arXiv", "arXivRaw"]), default="arXiv", show_default=True, help="oai: metadata format.")
 @click.option("--set", "set_", metavar="SPEC", help="oai: restrict to an OAI set, e.g. cs.")
+@click.option("--restart", is_flag=True, help="oai: ignore a saved checkpoint and start over.")
 @click.option("--year", type=int, default=None, help="seed-page: the year of the page's date (default 2025).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already has papers.")
 @click.option("--force", is_flag=True, help="Re-read files even if they were ingested unchanged before.")
@@ -48,6 +50,7 @@ def ingest_cmd(
     until: str | None,
     prefix: str,
     set_: str | None,
+    restart: bool,
     year: int | None,
     if_empty: bool,
     force: bool,
@@ -92,7 +95,7 @@ def ingest_cmd(
     try:
         with _progress(quiet) as advance:
             if source == "oai":
-                _harvest_oai(app, summary, since, till, prefix, set_, batch, on_error, advance)
+                _harvest_oai(app, summary, since, till, prefix, set_, restart, batch, on_error, advance)
             elif source == "demo":
                 from ..sources import demo
 
@@ -107,7 +110,7 @@ def ingest_cmd(
                 ingest_files(
                     store, units, force=force, batch_size=batch, on_error=on_error, on_batch=advance, summary=summary
                 )
-    except _unavailable() as exc:
+    except SourceError as exc:
         click.echo(f"error: {exc}", err=True)
         click.echo(summary.line(), err=True)
         sys.exit(2)
@@ -120,14 +123,6 @@ def ingest_cmd(
     if summary.read - summary.rejected == 0 and summary.skipped_files == 0:
         click.echo("error: nothing could be read", err=True)
         sys.exit(2)
-
-
-def _unavailable() -> type[Exception]:
-    try:
-        from ..sources.http import SourceUnavailable
-    except ImportError:  # pragma: no cover - network sources not installed
-        return OSError
-    return SourceUnavailable
 
 
 def _file_units(
@@ -163,13 +158,15 @@ def _file_units(
     return units
 
 
-def _harvest_oai(app, summary, since, till, prefix, set_, batch, on_error, advance) -> None:
+def _harvest_oai(app, summary, since, till, prefix, set_, restart, batch, on_error, advance) -> None:
     """Each OAI page is stored, then its resumption token is checkpointed (crash-safe)."""
     from ..sources import oai_pmh
 
     harvester = oai_pmh.OaiHarvester(
-        app.settings, app.store, metadata_prefix=prefix, from_date=since, until_date=till, set_spec=set_
+        app.settings, app.store, prefix=prefix, from_=since, until=till, set_=set_, restart=restart
     )
+    if harvester.resumed_from:
+        click.echo(f"resuming the interrupted harvest ({harvester.checkpoint_name})", err=True)
     for page in harvester.pages():
         ingest(app.store, page.items, batch_size=batch, on_error=on_error, on_batch=advance, summary=summary)
         page.commit()

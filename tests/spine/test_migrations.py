@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from paperboard.models import Paper
@@ -40,7 +42,7 @@ def test_failing_migration_leaves_previous_version(tmp_path, monkeypatch):
     bad = (good[-1][0] + 1, "broken", "CREATE TABLE t_ok (x INTEGER);\nTHIS IS NOT SQL;")
     monkeypatch.setattr(migrations, "available", lambda: [*good, bad])
     store = SQLiteStore(tmp_path / "c.db")
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.OperationalError):
         store.migrate()
     assert store.schema_version() == good[-1][0]
     # The half-applied statement was rolled back with its migration.
