@@ -26,7 +26,7 @@ def run(data_dir: Path, *extra: str) -> tuple[float, str, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "paperboard", "ingest", "-q", "arxiv-daily", str(CORPUS), *extra],
+        [sys.executable, "-m", "paperboard", "ingest", "-q", "arxiv-daily", str(CORPUS), "--no-embed", *extra],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     elapsed = time.perf_counter() - start

@@ -39,6 +39,7 @@ def _parse_date(value: str | None, name: str) -> date | None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already has papers.")
 @click.option("--force", is_flag=True, help="Re-read files even if they were ingested unchanged before.")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=None, help="Papers per transaction.")
+@click.option("--no-embed", is_flag=True, help="Skip embedding the new papers for semantic search.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or per-record errors.")
 @pass_app
@@ -55,6 +56,7 @@ def ingest_cmd(
     if_empty: bool,
     force: bool,
     batch_size: int | None,
+    no_embed: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -70,7 +72,9 @@ def ingest_cmd(
       arxiv-api       arXiv ids or URLs, fetched from the arXiv API
       hf-daily        Hugging Face daily-papers JSON export
 
-    Re-running the same ingest changes nothing; an interrupted one resumes without loss.
+    New papers are then embedded for semantic search (skip with --no-embed; run
+    `paperboard embed` later). Re-running the same ingest changes nothing; an interrupted
+    one resumes without loss.
     Exits 2 only when nothing could be read.
     """
     store = app.store
@@ -116,6 +120,10 @@ def ingest_cmd(
         sys.exit(2)
     if errors_shown > SHOW_ERRORS and not quiet:
         click.echo(f"… and {errors_shown - SHOW_ERRORS:,} more rejected records", err=True)
+    if (summary.stored or summary.updated) and not no_embed:
+        from .embed import embed_and_index
+
+        embed_and_index(app, quiet=quiet)
     if as_json:
         click.echo(json.dumps(summary.to_dict()))
     else:

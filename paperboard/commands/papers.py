@@ -31,9 +31,10 @@ def _print_papers(papers: list[Paper], as_json: bool, scores: list[float] | None
         click.echo("no papers", err=True)
         return
     for p in papers:
-        authors = ", ".join(p.authors[:3]) + (" et al." if p.n_authors > 3 else "")
-        if not authors and p.n_authors:
-            authors = f"{p.n_authors} authors"
+        if p.authors:
+            authors = ", ".join(p.authors[:3]) + (" et al." if p.n_authors > 3 else "")
+        else:
+            authors = f"{p.n_authors} authors" if p.n_authors else "authors unknown"
         org = f" · {p.organization}" if p.organization else ""
         click.echo(f"{p.upvotes:>4} ▲  {p.id:<16} {p.title}")
         click.echo(f"{'':>24}{p.feed_day.isoformat()} · {authors}{org}")

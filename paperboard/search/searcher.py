@@ -1,19 +1,37 @@
 """The one entry point every interface (CLI, web, API, digest) uses to search.
 
-Today it runs the store's BM25 keyword search; the semantic stages plug in behind the same
-``search()`` call, so callers never change when the ranking does.
+Stages, each switchable so the benchmark can show what it adds:
+1. keyword: BM25 over title/abstract/authors (SQLite FTS5 or PostgreSQL tsvector), all words
+   first, widened to any word when that finds too little;
+2. dense: the query embedded by the corpus model, nearest papers from the vector index;
+3. fusion: reciprocal rank fusion of the two candidate lists.
+Filters (dates, category, organization, author), exclusions and field terms constrain every
+stage. An arXiv id or URL as the query jumps straight to that paper.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 from typing import Literal
 
 from ..ids import InvalidId, parse_arxiv_id
+from ..models import Paper
 from ..store.base import PaperQuery, SearchHit, Store
-from .query import ParsedQuery, parse_query
+from .fusion import rrf
+from .query import ParsedQuery, parse_query, words_of
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense"]
+CANDIDATES = 100
+"""How many papers each stage proposes to the fusion."""
+RRF_K = 60
+WEIGHTS = (1.0, 1.0)
+"""(keyword, dense) weights in the fusion; see bench/search_quality.py for the measurement."""
 
 
 @dataclass(slots=True)
@@ -25,15 +43,80 @@ class SearchResponse:
     """Set when the query was an arXiv id or URL and named a paper we have."""
 
 
+_indexes: dict[tuple[str, str], object] = {}
+_indexes_lock = threading.Lock()
+
+
+def shared_index(store: Store, model: str, index_dir: Path | None):
+    """One vector index per (database, model) per process: building one costs seconds."""
+    from .index import VectorIndex
+
+    key = (store.url, model)
+    with _indexes_lock:
+        index = _indexes.get(key)
+        if index is None:
+            index = _indexes[key] = VectorIndex(store, model, index_dir)
+        index.store = store  # same database, maybe a newer store object: keep what is built
+        return index
+
+
 class Searcher:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, index_dir: Path | None = None, model: str | None = None) -> None:
         self.store = store
+        self.index_dir = index_dir
+        self._model_name = model
+        self._embedder = None
+        self._embedder_failed = False
 
     @classmethod
     def for_settings(cls, store: Store, settings: object | None = None) -> Searcher:
         """The searcher configured for this installation (the CLI and web call this)."""
-        return cls(store)
+        data_dir = getattr(settings, "data_dir", None)
+        return cls(store, index_dir=Path(data_dir) / "index" if data_dir else None)
 
+    # -- the pieces --------------------------------------------------------------------
+    @property
+    def embedder(self):
+        """The corpus model, or None when its files are missing (keyword search still works)."""
+        if self._embedder is None and not self._embedder_failed:
+            from .embedder import ModelFilesMissing, load_embedder
+
+            try:
+                self._embedder = load_embedder(self._model_name)
+            except (ModelFilesMissing, ImportError, OSError) as exc:
+                log.warning("semantic search unavailable: %s", exc)
+                self._embedder_failed = True
+        return self._embedder
+
+    def index(self):
+        emb = self.embedder
+        return shared_index(self.store, emb.name, self.index_dir) if emb is not None else None
+
+    def keyword(self, parsed: ParsedQuery, filters: PaperQuery | None, k: int) -> list[SearchHit]:
+        hits = self.store.keyword_search(parsed, filters, limit=k, match="all")
+        if len(hits) < k and len(parsed.positive) > 1:
+            # A vague multi-word question rarely has every word in one paper: widen to any.
+            seen = {h.paper.id for h in hits}
+            extra = self.store.keyword_search(parsed, filters, limit=k, match="any")
+            hits += [h for h in extra if h.paper.id not in seen][: k - len(hits)]
+        return hits
+
+    def dense(self, parsed: ParsedQuery, filters: PaperQuery | None, k: int) -> list[SearchHit]:
+        index = self.index()
+        text = parsed.free_text
+        if index is None or not text.strip():
+            return []
+        constrained = _has_constraints(parsed, filters)
+        found = index.search(self.embedder.encode_query(text), k * 5 if constrained else k)
+        papers = self.store.papers_by_keys([key for key, _ in found])
+        hits = []
+        for key, score in found:
+            paper = papers.get(key)
+            if paper is not None and _passes(paper, parsed, filters):
+                hits.append(SearchHit(paper, float(score), {"dense": float(score)}))
+        return hits[:k]
+
+    # -- the entry points --------------------------------------------------------------
     def search(
         self,
         text: str,
@@ -48,19 +131,38 @@ class Searcher:
         jumped = self._jump_to_id(parsed.text)
         if jumped is not None:
             return SearchResponse(parsed, [SearchHit(jumped, 1.0, {"id": 1.0})], "id", jumped.id)
-        hits = self.store.keyword_search(parsed, filters, limit=limit, offset=offset, match="all")
-        if len(hits) < limit and offset == 0 and len(parsed.positive) > 1:
-            # A vague multi-word question rarely matches every word: widen to any word.
-            seen = {h.paper.id for h in hits}
-            extra = self.store.keyword_search(parsed, filters, limit=limit, match="any")
-            hits += [h for h in extra if h.paper.id not in seen][: limit - len(hits)]
-        return SearchResponse(parsed, hits, "bm25")
+        want = offset + limit
+        k = max(CANDIDATES, want)
+        if mode == "bm25":
+            return SearchResponse(parsed, self.keyword(parsed, filters, want)[offset:want], "bm25")
+        if mode == "dense":
+            if parsed.is_empty:
+                from ..store.base import QuerySyntaxError
+
+                raise QuerySyntaxError("the query has no words to search for (only exclusions or punctuation)")
+            return SearchResponse(parsed, self.dense(parsed, filters, want)[offset:want], "dense")
+        keyword = self.keyword(parsed, filters, k)
+        dense = self.dense(parsed, filters, k) if not _needs_exact_match(parsed) else []
+        if not dense:
+            return SearchResponse(parsed, keyword[offset:want], "bm25")
+        return SearchResponse(parsed, fuse(keyword, dense)[offset:want], "hybrid")
 
     def similar(self, paper_id: str, *, limit: int = 10) -> list[SearchHit]:
-        """Nearest papers by meaning; empty until the vector index exists."""
-        return []
+        """Nearest papers by meaning, the paper itself excluded; [] without vectors."""
+        index = self.index()
+        if index is None:
+            return []
+        key = self.store.paper_keys([paper_id]).get(paper_id)
+        if key is None:
+            return []
+        vector = self.store.get_vectors(index.model, [key]).get(key)
+        if vector is None:
+            return []
+        found = [(k, s) for k, s in index.search(vector, limit + 1) if k != key][:limit]
+        papers = self.store.papers_by_keys([k for k, _ in found])
+        return [SearchHit(papers[k], float(s), {"dense": float(s)}) for k, s in found if k in papers]
 
-    def _jump_to_id(self, text: str):
+    def _jump_to_id(self, text: str) -> Paper | None:
         if not text or " " in text.strip():
             return None
         try:
@@ -68,3 +170,67 @@ class Searcher:
         except InvalidId:
             return None
         return self.store.get_paper(aid.id)
+
+
+def fuse(keyword: list[SearchHit], dense: list[SearchHit], *, k: float = RRF_K, weights=WEIGHTS) -> list[SearchHit]:
+    by_id: dict[str, SearchHit] = {}
+    for hit in (*keyword, *dense):
+        by_id.setdefault(hit.paper.id, hit)
+    kw_scores = {h.paper.id: h.score for h in keyword}
+    dense_scores = {h.paper.id: h.score for h in dense}
+    fused = rrf([[h.paper.id for h in keyword], [h.paper.id for h in dense]], k=k, weights=weights)
+    out = []
+    for pid, score, (kw_rank, dense_rank) in fused:
+        parts = {"rrf": score}
+        if kw_rank is not None:
+            parts.update(bm25=kw_scores[pid], bm25_rank=kw_rank)
+        if dense_rank is not None:
+            parts.update(dense=dense_scores[pid], dense_rank=dense_rank)
+        out.append(SearchHit(by_id[pid].paper, score, parts))
+    return out
+
+
+def _needs_exact_match(parsed: ParsedQuery) -> bool:
+    """Field terms and phrases are constraints only the keyword engine can check."""
+    return any(t.field or t.is_phrase for t in parsed.positive)
+
+
+def _has_constraints(parsed: ParsedQuery, filters: PaperQuery | None) -> bool:
+    if parsed.negative or parsed.categories:
+        return True
+    if filters is None:
+        return False
+    return any(
+        (filters.start, filters.end, filters.organization, filters.author, filters.category,
+         filters.submitted_by, filters.published_from, filters.published_until)
+    )  # fmt: skip
+
+
+def _passes(paper: Paper, parsed: ParsedQuery, filters: PaperQuery | None) -> bool:
+    """The keyword engine's filters, applied to a dense candidate."""
+    if parsed.categories and not set(parsed.categories) & set(paper.categories):
+        return False
+    if parsed.negative:
+        words = set(words_of(f"{paper.title} {paper.abstract} {' '.join(paper.authors)}"))
+        for term in parsed.negative:
+            if all(w in words for w in term.words):
+                return False
+    if filters is None:
+        return True
+    day: date = paper.feed_day
+    if (filters.start and day < filters.start) or (filters.end and day > filters.end):
+        return False
+    if filters.category and filters.category not in paper.categories:
+        return False
+    if filters.organization and (paper.organization or "").lower() != filters.organization.lower():
+        return False
+    if filters.author and filters.author.strip().lower() not in {a.lower() for a in paper.authors}:
+        return False
+    if filters.submitted_by and paper.submitted_by != filters.submitted_by:
+        return False
+    published = paper.published.date() if paper.published else None
+    if filters.published_from and (published is None or published < filters.published_from):
+        return False
+    if filters.published_until and (published is None or published > filters.published_until):
+        return False
+    return True

@@ -10,9 +10,10 @@ from .accounts import SQLiteAccounts
 from .database import Database
 from .digest import SQLiteDigest
 from .papers import SQLitePapers
+from .vectors import SQLiteVectors
 
 
-class SQLiteStore(SQLitePapers, SQLiteAccounts, SQLiteDigest, Store):
+class SQLiteStore(SQLitePapers, SQLiteAccounts, SQLiteDigest, SQLiteVectors, Store):
     def __init__(self, path: str | Path, *, read_pool_size: int = 4) -> None:
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"

@@ -180,6 +180,13 @@ class SQLitePapers:
         inserts = [w for k, w in working.items() if isinstance(k, str)]
         updates = [w for k, w in working.items() if isinstance(k, int) and w != original[k]]
         if updates:
+            # A paper whose text changed must be embedded again: drop its stale vectors.
+            stale = [
+                (k,) for k, w in working.items()
+                if isinstance(k, int) and (w["title"], w["abstract"]) != (original[k]["title"], original[k]["abstract"])
+            ]  # fmt: skip
+            if stale:
+                conn.executemany("DELETE FROM paper_vectors WHERE paper_rowid = ?", stale)
             cols = [c for c in _COLUMNS if c != "ingested_at"]
             conn.executemany(
                 f"UPDATE papers SET {', '.join(f'{c} = :{c}' for c in cols)} WHERE rowid = :rowid",

@@ -1,0 +1,50 @@
+"""Embed the papers that have no vector yet, in committed batches.
+
+Progress lives in the store itself (a paper either has its vector or not), so an embed run
+killed at any moment resumes where it stopped and never embeds a paper twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..store.vectors import VectorStore
+from .embedder import Embedder, paper_text
+
+
+@dataclass(slots=True)
+class EmbedSummary:
+    model: str
+    embedded: int = 0
+    remaining: int = 0
+
+
+def embed_missing(
+    store: VectorStore,
+    embedder: Embedder,
+    *,
+    batch_size: int = 512,
+    limit: int | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> EmbedSummary:
+    """Embed every paper lacking a vector for ``embedder.name``; ``on_batch(done, total)``."""
+    total = store.count_without_vectors(embedder.name)
+    if limit is not None:
+        total = min(total, limit)
+    summary = EmbedSummary(embedder.name)
+    after = 0
+    while summary.embedded < total:
+        tasks = store.papers_without_vectors(
+            embedder.name, limit=min(batch_size, total - summary.embedded), after_key=after
+        )
+        if not tasks:
+            break
+        vectors = embedder.encode([paper_text(t.title, t.abstract) for t in tasks], batch_size=batch_size)
+        store.put_vectors(embedder.name, [t.key for t in tasks], vectors)
+        after = tasks[-1].key
+        summary.embedded += len(tasks)
+        if on_batch:
+            on_batch(summary.embedded, total)
+    summary.remaining = store.count_without_vectors(embedder.name)
+    return summary

@@ -1,0 +1,206 @@
+"""Hybrid search through the Searcher: stages, syntax, filters, index upkeep, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+
+import numpy as np
+import pytest
+
+from paperboard.models import Paper
+from paperboard.search import searcher as searcher_module
+from paperboard.search.embedder import load_embedder
+from paperboard.search.embedding import embed_missing
+from paperboard.search.index import VectorIndex
+from paperboard.search.query import QueryError
+from paperboard.search.searcher import Searcher, fuse
+from paperboard.store import PaperQuery, QuerySyntaxError, SearchHit, open_store
+
+PAPERS = [
+    ("2506.00001", "Diffusion policies for robot manipulation", "We train diffusion models to output robot actions for grasping and manipulation.", ["cs.RO"], "2025-06-02"),
+    ("2506.00002", "Protein structure prediction with transformers", "A transformer predicts the folded 3D structure of proteins from amino acid sequences.", ["q-bio.BM"], "2025-06-02"),
+    ("2506.00003", "Preference optimization aligns text-to-image generators", "Aligning image generation models with human preferences without a reward model.", ["cs.CV"], "2025-06-03"),
+    ("2506.00004", "Sparse attention for long documents", "Efficient attention mechanisms let language models read very long documents.", ["cs.CL"], "2025-06-03"),
+    ("2506.00005", "Federated learning under differential privacy", "Training models across many phones while keeping user data private.", ["cs.LG"], "2025-06-04"),
+    ("2506.00006", "Quantum error correction with surface codes", "Decoding surface codes to protect qubits from noise.", ["quant-ph"], "2025-06-04"),
+    ("2506.00007", "Speech translation without transcripts", "Translating spoken language directly into text in another language.", ["cs.CL"], "2025-06-05"),
+    ("2506.00008", "Graph neural networks for molecules", "Message passing networks predict chemical properties of molecules.", ["cs.LG"], "2025-06-05"),
+    ("2506.00009", "A title only paper about weather forecasting", "", ["physics.ao-ph"], "2025-06-05"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_store):
+    tmp_store.upsert_papers(
+        [Paper(id=i, title=t, abstract=a, categories=c, feed_day=d, authors=["Ada Lovelace"] if i.endswith("1") else ["Alan Turing"])
+         for i, t, a, c, d in PAPERS]
+    )  # fmt: skip
+    searcher_module._indexes.clear()
+    return tmp_store
+
+
+@pytest.fixture
+def embedded(store):
+    embed_missing(store, load_embedder())
+    return store
+
+
+def ids(response) -> list[str]:
+    return [h.paper.id for h in response.hits]
+
+
+def test_vague_question_finds_the_right_paper_by_meaning(embedded, tmp_path):
+    s = Searcher(embedded, index_dir=tmp_path / "index")
+    # No keyword in common with the paper's text: only the dense stage can find it.
+    assert ids(s.search("keeping smartphone users' information secret during training", mode="dense"))[0] == "2506.00005"
+    hybrid = s.search("keeping smartphone users' information secret during training")
+    assert hybrid.mode == "hybrid" and ids(hybrid)[0] == "2506.00005"
+
+
+def test_each_mode_and_the_fusion_parts(embedded, tmp_path):
+    s = Searcher(embedded, index_dir=tmp_path / "index")
+    bm25 = s.search("diffusion robot", mode="bm25")
+    assert bm25.mode == "bm25" and ids(bm25)[0] == "2506.00001"
+    hybrid = s.search("diffusion robot")
+    top = hybrid.hits[0]
+    assert top.paper.id == "2506.00001" and {"rrf", "bm25", "dense"} <= set(top.parts)
+
+
+def test_fusion_rewards_agreement():
+    papers = {i: Paper(id=f"2506.0000{i}", title=f"T{i}", feed_day="2025-06-02") for i in range(1, 5)}
+    kw = [SearchHit(papers[1], 9.0), SearchHit(papers[2], 8.0), SearchHit(papers[3], 7.0)]
+    dense = [SearchHit(papers[3], 0.9), SearchHit(papers[4], 0.8), SearchHit(papers[1], 0.7)]
+    fused = fuse(kw, dense)
+    assert [h.paper.id for h in fused][:2] == ["2506.00001", "2506.00003"]
+    assert fused[-1].parts.get("bm25") is None and fused[-1].parts["dense_rank"] == 2
+
+
+def test_query_syntax_and_filters_hold_in_every_stage(embedded, tmp_path):
+    s = Searcher(embedded, index_dir=tmp_path / "index")
+    assert "2506.00007" not in ids(s.search("language -speech", limit=20))
+    assert ids(s.search('"sparse attention"')) == ["2506.00004"]
+    assert set(ids(s.search("models cat:cs.CL"))) <= {"2506.00004", "2506.00007"}
+    assert ids(s.search("au:lovelace")) == ["2506.00001"]
+    june3 = PaperQuery(start=date(2025, 6, 3), end=date(2025, 6, 3))
+    assert set(ids(s.search("models", filters=june3))) <= {"2506.00003", "2506.00004"}
+    assert set(ids(s.search("learning", filters=PaperQuery(author="Ada Lovelace")))) <= {"2506.00001"}
+
+
+def test_an_arxiv_id_or_url_jumps_to_the_paper(store):
+    s = Searcher(store)
+    for q in ("2506.00004", "https://arxiv.org/abs/2506.00004v2", "arXiv:2506.00004"):
+        r = s.search(q)
+        assert r.jumped_to_id == "2506.00004" and ids(r) == ["2506.00004"]
+
+
+def test_paper_without_abstract_is_found_by_title(embedded):
+    assert ids(Searcher(embedded).search("weather forecasting"))[0] == "2506.00009"
+
+
+@pytest.mark.parametrize(
+    "q", ["", "   ", "-robot", '"', "*", "NEAR(a b)", "a OR OR b", "'; DROP TABLE papers; --",
+          "SELECT * FROM users WHERE 1=1", "ünïcödé 日本語 🙂 ∑", "\x00\x01", "x" * 250],
+)  # fmt: skip
+def test_bad_queries_give_results_or_a_clear_error(embedded, q):
+    try:
+        Searcher(embedded).search(q)
+    except QuerySyntaxError as exc:
+        assert "no words" in str(exc)
+    assert embedded.count_papers() == len(PAPERS)
+
+
+def test_over_long_query_is_refused(store):
+    with pytest.raises(QueryError, match="longer than 250"):
+        Searcher(store).search("x" * 10_000)
+
+
+def test_similar_papers_exclude_the_paper_itself(embedded, tmp_path):
+    similar = Searcher(embedded, index_dir=tmp_path / "index").similar("2506.00008", limit=3)
+    assert len(similar) == 3 and "2506.00008" not in [h.paper.id for h in similar]
+    assert similar[0].score >= similar[-1].score
+
+
+def test_without_vectors_hybrid_falls_back_to_keywords(store):
+    r = Searcher(store).search("graph molecules")
+    assert r.mode == "bm25" and ids(r)[0] == "2506.00008"
+    assert Searcher(store).similar("2506.00008") == []
+
+
+@pytest.mark.parametrize("exact_limit", [1_000_000, 2])  # exact search, then the HNSW graph
+def test_index_follows_the_store_incrementally(embedded, tmp_path, exact_limit):
+    index = VectorIndex(embedded, "minilm-static-256", tmp_path / "index", exact_limit=exact_limit)
+    assert len(index) == len(PAPERS)
+    embedded.upsert_papers([Paper(id="2506.00010", title="Volcano eruption prediction from seismic data", feed_day="2025-06-06")])
+    embed_missing(embedded, load_embedder())
+    index.refresh(force=True)
+    assert len(index) == len(PAPERS) + 1
+    query = load_embedder().encode_query("predicting volcanic eruptions")
+    key = embedded.paper_keys(["2506.00010"])["2506.00010"]
+    assert index.search(query, 1)[0][0] == key
+
+
+def test_missing_or_corrupt_index_file_is_rebuilt(embedded, tmp_path):
+    index_dir = tmp_path / "index"
+    built = VectorIndex(embedded, "minilm-static-256", index_dir, exact_limit=2)
+    built.refresh(force=True)
+    built.save()
+    hnsw = next(index_dir.glob("*.hnsw"))
+    hnsw.write_bytes(b"garbage" * 10)
+    reborn = VectorIndex(embedded, "minilm-static-256", index_dir, exact_limit=2)
+    assert len(reborn) == len(PAPERS)
+    (index_dir / "minilm-static-256.json").write_text("{not json")
+    assert len(VectorIndex(embedded, "minilm-static-256", index_dir, exact_limit=2)) == len(PAPERS)
+    for f in index_dir.iterdir():
+        f.unlink()
+    assert len(VectorIndex(embedded, "minilm-static-256", index_dir, exact_limit=2)) == len(PAPERS)
+
+
+def test_changed_text_is_embedded_again(embedded):
+    model = "minilm-static-256"
+    assert embedded.count_without_vectors(model) == 0
+    embedded.upsert_papers([Paper(id="2506.00004", version=2, title="Sparse attention, revisited", feed_day="2025-06-03")])
+    assert [t.paper_id for t in embedded.papers_without_vectors(model)] == ["2506.00004"]
+    assert embed_missing(embedded, load_embedder()).embedded == 1
+
+
+def test_embed_resumes_after_kill_9_without_duplicates(tmp_path):
+    from tests.spine.corpus import write_corpus
+
+    write_corpus(tmp_path / "daily", days=12, per_day=400)
+    env = {**os.environ, "PAPERBOARD_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PAPERBOARD_DATABASE_URL", None)
+    cmd = [sys.executable, "-m", "paperboard"]
+    subprocess.run([*cmd, "ingest", "-q", "--no-embed", "arxiv-daily", str(tmp_path / "daily")], env=env, check=True)
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'paperboard.db'}")
+    total = store.count_papers()
+    proc = subprocess.Popen([*cmd, "embed"], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while store.vector_stats("minilm-static-256")[0] == 0 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = store.vector_stats("minilm-static-256")[0]
+    assert killed and 0 < partial < total, "embed finished before the kill: make the corpus bigger"
+    subprocess.run([*cmd, "embed"], env=env, check=True, capture_output=True)
+    count, max_seq, _ = store.vector_stats("minilm-static-256")
+    # Every paper embedded exactly once: one vector each, and no write was ever repeated.
+    assert count == total and max_seq == total
+    hits = json.loads(subprocess.run([*cmd, "search", "diffusion policy", "--json"], env=env, check=True, capture_output=True, text=True).stdout)
+    assert hits
+    store.close()
+
+
+def test_vectors_round_trip_exactly(store):
+    vectors = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    keys = list(store.paper_keys(["2506.00001", "2506.00002", "2506.00003"]).values())
+    store.put_vectors("test-model", keys, vectors)
+    got = store.get_vectors("test-model", keys)
+    assert all(np.array_equal(got[k], vectors[i]) for i, k in enumerate(keys))
