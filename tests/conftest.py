@@ -2,15 +2,67 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from paperboard.config import Settings
 from paperboard.store import open_store
+from tests.postgres.databases import ENV as POSTGRES_ENV
+from tests.postgres.databases import TemplateDatabases
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+BACKENDS = ["sqlite", "postgres"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
+"""Every test built on ``settings``/``tmp_store`` runs on each backend; PostgreSQL only when
+PAPERBOARD_TEST_POSTGRES_URL names a server (``make test`` starts a throwaway one)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: SQLite-specific; not run on the PostgreSQL backend")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("store_backend") == "postgres"
+        (drop if on_postgres and item.get_closest_marker("sqlite_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def pg_databases():
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (make test starts a throwaway cluster)")
+    databases = TemplateDatabases(url)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_factory(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest):
+    """Makes database URLs of the backend under test: each call an empty, migratable store."""
+    counter = iter(range(1_000_000))
+
+    def new_url() -> str:
+        if store_backend == "sqlite":
+            return f"sqlite:///{tmp_path / 'stores' / f'{next(counter)}.db'}"
+        databases = request.getfixturevalue("pg_databases")
+        url = databases.fresh()
+        request.addfinalizer(lambda: databases.drop(url))
+        return url
+
+    return new_url
 
 
 @pytest.fixture
@@ -21,10 +73,13 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_backend: str, store_factory
+) -> Settings:
     data = tmp_path / "data"
+    url = f"sqlite:///{data / 'paperboard.db'}" if store_backend == "sqlite" else store_factory()
     monkeypatch.setenv("PAPERBOARD_DATA_DIR", str(data))
-    monkeypatch.setenv("PAPERBOARD_DATABASE_URL", f"sqlite:///{data / 'paperboard.db'}")
+    monkeypatch.setenv("PAPERBOARD_DATABASE_URL", url)
     monkeypatch.setenv("PAPERBOARD_SECRET_KEY", "test-secret-key-not-for-production")
     return Settings()
 
