@@ -21,7 +21,7 @@ from typing import Literal
 from ..ids import InvalidId, parse_arxiv_id
 from ..models import Paper
 from ..store.base import PaperQuery, SearchHit, Store
-from .fusion import rrf
+from .fusion import rrf, score_fusion
 from .query import ParsedQuery, parse_query, words_of
 
 log = logging.getLogger(__name__)
@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "bm25", "dense"]
 CANDIDATES = 100
 """How many papers each stage proposes to the fusion."""
+FUSION = "zscore"
+DENSE_WEIGHT = 0.5
 RRF_K = 60
-WEIGHTS = (1.0, 1.0)
-"""(keyword, dense) weights in the fusion; see bench/search_quality.py for the measurement."""
+MAX_CHARS = 1_000
+"""A pasted sentence of an abstract is a fair query; the HTTP API keeps HF's 250 limit."""
 
 
 @dataclass(slots=True)
@@ -101,13 +103,17 @@ class Searcher:
             hits += [h for h in extra if h.paper.id not in seen][: k - len(hits)]
         return hits
 
-    def dense(self, parsed: ParsedQuery, filters: PaperQuery | None, k: int) -> list[SearchHit]:
+    def dense(
+        self, parsed: ParsedQuery, filters: PaperQuery | None, k: int, query_vector=None
+    ) -> list[SearchHit]:
         index = self.index()
         text = parsed.free_text
         if index is None or not text.strip():
             return []
+        if query_vector is None:
+            query_vector = self.embedder.encode_query(text)
         constrained = _has_constraints(parsed, filters)
-        found = index.search(self.embedder.encode_query(text), k * 5 if constrained else k)
+        found = index.search(query_vector, k * 5 if constrained else k)
         papers = self.store.papers_by_keys([key for key, _ in found])
         hits = []
         for key, score in found:
@@ -125,9 +131,10 @@ class Searcher:
         limit: int = 20,
         offset: int = 0,
         mode: Mode = "hybrid",
+        max_chars: int = MAX_CHARS,
     ) -> SearchResponse:
         """Raises ``QueryError`` (too long) or ``QuerySyntaxError`` (nothing to search for)."""
-        parsed = parse_query(text)
+        parsed = parse_query(text, max_chars=max_chars)
         jumped = self._jump_to_id(parsed.text)
         if jumped is not None:
             return SearchResponse(parsed, [SearchHit(jumped, 1.0, {"id": 1.0})], "id", jumped.id)
@@ -142,10 +149,31 @@ class Searcher:
                 raise QuerySyntaxError("the query has no words to search for (only exclusions or punctuation)")
             return SearchResponse(parsed, self.dense(parsed, filters, want)[offset:want], "dense")
         keyword = self.keyword(parsed, filters, k)
-        dense = self.dense(parsed, filters, k) if not _needs_exact_match(parsed) else []
+        query_vector = None
+        dense: list[SearchHit] = []
+        if not _needs_exact_match(parsed) and self.index() is not None and parsed.free_text.strip():
+            query_vector = self.embedder.encode_query(parsed.free_text)
+            dense = self.dense(parsed, filters, k, query_vector)
         if not dense:
             return SearchResponse(parsed, keyword[offset:want], "bm25")
+        dense = self._with_dense_scores(query_vector, keyword, dense)
         return SearchResponse(parsed, fuse(keyword, dense)[offset:want], "hybrid")
+
+    def _with_dense_scores(self, query, keyword: list[SearchHit], dense: list[SearchHit]) -> list[SearchHit]:
+        """Give keyword-only candidates their exact cosine too, so fusion compares like with like."""
+        have = {h.paper.id for h in dense}
+        missing = [h for h in keyword if h.paper.id not in have]
+        if not missing:
+            return dense
+        keys = self.store.paper_keys([h.paper.id for h in missing])
+        vectors = self.store.get_vectors(self.embedder.name, list(keys.values()))
+        extra = []
+        for h in missing:
+            vec = vectors.get(keys.get(h.paper.id, -1))
+            if vec is not None:
+                score = float(vec @ query)
+                extra.append(SearchHit(h.paper, score, {"dense": score}))
+        return sorted([*dense, *extra], key=lambda h: -h.score)
 
     def similar(self, paper_id: str, *, limit: int = 10) -> list[SearchHit]:
         """Nearest papers by meaning, the paper itself excluded; [] without vectors."""
@@ -172,20 +200,38 @@ class Searcher:
         return self.store.get_paper(aid.id)
 
 
-def fuse(keyword: list[SearchHit], dense: list[SearchHit], *, k: float = RRF_K, weights=WEIGHTS) -> list[SearchHit]:
+def fuse(
+    keyword: list[SearchHit],
+    dense: list[SearchHit],
+    *,
+    method: str = FUSION,
+    dense_weight: float = DENSE_WEIGHT,
+    k: float = RRF_K,
+) -> list[SearchHit]:
+    """One ranking from both stages' candidates.
+
+    ``zscore`` (default) sums each stage's scores standardised over its own candidates, so a
+    keyword hit far ahead of the rest (an exact title) keeps its lead; ``rrf`` uses ranks
+    only. The benchmark (bench/search_quality.py) compares them.
+    """
     by_id: dict[str, SearchHit] = {}
     for hit in (*keyword, *dense):
         by_id.setdefault(hit.paper.id, hit)
     kw_scores = {h.paper.id: h.score for h in keyword}
     dense_scores = {h.paper.id: h.score for h in dense}
-    fused = rrf([[h.paper.id for h in keyword], [h.paper.id for h in dense]], k=k, weights=weights)
+    if method == "rrf":
+        fused = rrf([list(kw_scores), list(dense_scores)], k=k, weights=(1.0, dense_weight))
+    else:
+        fused = score_fusion([kw_scores, dense_scores], weights=(1.0, dense_weight), method=method)
     out = []
     for pid, score, (kw_rank, dense_rank) in fused:
-        parts = {"rrf": score}
+        parts = {"fused": score}
         if kw_rank is not None:
             parts.update(bm25=kw_scores[pid], bm25_rank=kw_rank)
-        if dense_rank is not None:
-            parts.update(dense=dense_scores[pid], dense_rank=dense_rank)
+        if pid in dense_scores:
+            parts.update(dense=dense_scores[pid])
+            if dense_rank is not None:
+                parts["dense_rank"] = dense_rank
         out.append(SearchHit(by_id[pid].paper, score, parts))
     return out
 

@@ -69,16 +69,23 @@ def test_each_mode_and_the_fusion_parts(embedded, tmp_path):
     assert bm25.mode == "bm25" and ids(bm25)[0] == "2506.00001"
     hybrid = s.search("diffusion robot")
     top = hybrid.hits[0]
-    assert top.paper.id == "2506.00001" and {"rrf", "bm25", "dense"} <= set(top.parts)
+    assert top.paper.id == "2506.00001" and {"fused", "bm25", "dense"} <= set(top.parts)
 
 
-def test_fusion_rewards_agreement():
-    papers = {i: Paper(id=f"2506.0000{i}", title=f"T{i}", feed_day="2025-06-02") for i in range(1, 5)}
+def test_fusion_rewards_agreement_and_keeps_a_clear_keyword_lead():
+    papers = {i: Paper(id=f"2506.0000{i}", title=f"T{i}", feed_day="2025-06-02") for i in range(1, 6)}
     kw = [SearchHit(papers[1], 9.0), SearchHit(papers[2], 8.0), SearchHit(papers[3], 7.0)]
     dense = [SearchHit(papers[3], 0.9), SearchHit(papers[4], 0.8), SearchHit(papers[1], 0.7)]
-    fused = fuse(kw, dense)
-    assert [h.paper.id for h in fused][:2] == ["2506.00001", "2506.00003"]
-    assert fused[-1].parts.get("bm25") is None and fused[-1].parts["dense_rank"] == 2
+    for method in ("rrf", "zscore"):
+        fused = fuse(kw, dense, method=method, dense_weight=1.0)
+        assert [h.paper.id for h in fused][:2] == ["2506.00001", "2506.00003"], method
+        only_dense = next(h for h in fused if h.paper.id == "2506.00004")
+        assert only_dense.parts.get("bm25") is None and only_dense.parts["dense_rank"] == 2
+    # An exact-title-like keyword score far ahead of the pack survives a weak dense opinion.
+    kw = [SearchHit(papers[5], 30.0), SearchHit(papers[2], 12.0), SearchHit(papers[3], 11.0), SearchHit(papers[4], 10.0)]
+    dense = [SearchHit(papers[2], 0.62), SearchHit(papers[3], 0.61), SearchHit(papers[4], 0.6), SearchHit(papers[5], 0.45)]
+    assert fuse(kw, dense)[0].paper.id == "2506.00005"
+    assert fuse(kw, dense, method="rrf")[0].paper.id != "2506.00005"  # why zscore is the default
 
 
 def test_query_syntax_and_filters_hold_in_every_stage(embedded, tmp_path):
@@ -116,7 +123,7 @@ def test_bad_queries_give_results_or_a_clear_error(embedded, q):
 
 
 def test_over_long_query_is_refused(store):
-    with pytest.raises(QueryError, match="longer than 250"):
+    with pytest.raises(QueryError, match="longer than 1000"):
         Searcher(store).search("x" * 10_000)
 
 

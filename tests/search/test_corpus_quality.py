@@ -1,0 +1,66 @@
+"""The search issue's bar, on real data: the demo corpus mixed into the whole arxiv-daily corpus.
+
+Every demo paper's exact title must find it first; its abstract's first sentence must find it
+in the top 3 for at least 95% of them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from paperboard.ingest import ingest
+from paperboard.search import searcher as searcher_module
+from paperboard.search.embedder import load_embedder
+from paperboard.search.embedding import embed_missing
+from paperboard.search.searcher import Searcher
+from paperboard.sources import arxiv_daily, demo
+from paperboard.store import open_store
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from tests.conftest import SHARED
+
+    folder = SHARED / "data" / "arxiv-daily"
+    if not folder.is_dir():
+        pytest.skip(f"benchmark data not found at {SHARED} (CI has it; a fresh clone may not)")
+    path = tmp_path_factory.mktemp("quality") / "paperboard.db"
+    store = open_store(f"sqlite:///{path}")
+    ingest(store, arxiv_daily.read(folder), batch_size=5000)
+    ingest(store, demo.read())
+    embed_missing(store, load_embedder(), batch_size=2048)
+    searcher_module._indexes.clear()
+    yield store, Searcher(store, index_dir=path.parent / "index")
+    store.close()
+
+
+def first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.strip(), maxsplit=1)[0]
+
+
+@pytest.mark.shared
+def test_every_demo_title_finds_its_paper_first(corpus):
+    store, searcher = corpus
+    papers = [p for p in demo.read()]
+    assert store.count_papers() >= 74_728
+    misses = []
+    for p in papers:
+        target = store.get_paper(p.id).id  # a demo card may have merged into its arXiv record
+        top = searcher.search(p.title, limit=1).hits
+        if not top or top[0].paper.id != target:
+            misses.append((p.title, top[0].paper.title if top else None))
+    assert not misses, misses
+
+
+@pytest.mark.shared
+def test_first_sentence_of_the_abstract_finds_the_paper_in_the_top_3(corpus):
+    store, searcher = corpus
+    papers = [p for p in demo.read()]
+    found = 0
+    for p in papers:
+        target = store.get_paper(p.id).id
+        hits = searcher.search(first_sentence(p.abstract), limit=3).hits
+        found += target in [h.paper.id for h in hits]
+    assert found / len(papers) >= 0.95, f"{found}/{len(papers)} in the top 3"
