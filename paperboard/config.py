@@ -52,6 +52,22 @@ class Settings(BaseSettings):
     smtp_rate_per_second: float = 50.0
     digest_time: str = "08:00"
     digest_timezone: str = "UTC"
+    smtp_timeout: float = 30.0
+    smtp_batch_size: int = 100
+    smtp_connections: int = 4
+    """Parallel SMTP connections: a send is bound by round trips, so a few multiply throughput."""
+    """Messages sent over one SMTP connection before it is recycled."""
+    digest_max_attempts: int = 5
+    """Transient failures (4xx, connection errors) are retried this many times with backoff."""
+    digest_retry_base_seconds: float = 2.0
+    digest_bounce_limit: int = 3
+    """Permanent failures (5xx) after which an address is marked bouncing and gets no more mail."""
+    digest_top_n: int = 10
+    digest_confirm_max_age_hours: int = 72
+    digest_unsubscribe_max_age_days: int = 365
+    worker_ingest_hook: str = ""
+    """``module:function`` called as f(settings, store) before each digest run; empty means
+    ``paperboard.ingest.run_scheduled_ingest`` when it exists."""
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -162,15 +162,20 @@ class DigestStore(ABC):
         error: str | None = None,
         next_attempt_at: datetime | None = None,
         count_attempt: bool = False,
-    ) -> None: ...
+    ) -> None:
+        """One state change in its own transaction; ``sent`` also resets the address's bounces."""
+
+    @abstractmethod
+    def get_outbox_status(self, outbox_id: int) -> tuple[OutboxStatus, str | None] | None:
+        """A row's status and last error."""
+
+    @abstractmethod
+    def next_outbox_attempt(self, *, ids: list[int] | None = None) -> datetime | None:
+        """When the earliest pending row is due (retries wait with backoff)."""
 
     @abstractmethod
     def record_bounce(self, subscriber_id: int, *, limit: int, now: datetime) -> SubscriberStatus:
         """Count a permanent failure; at ``limit`` the address becomes ``bouncing``."""
-
-    @abstractmethod
-    def record_delivery(self, subscriber_id: int) -> None:
-        """A delivered email resets the address's bounce count."""
 
     @abstractmethod
     def resume_outbox(self, *, now: datetime) -> int:

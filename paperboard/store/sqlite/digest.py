@@ -286,6 +286,29 @@ class SQLiteDigest:
             sets.append("attempts = attempts + 1")
         with self._db.writer() as conn:
             conn.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id = ?", [*args, outbox_id])
+            if status == "sent":
+                conn.execute(
+                    "UPDATE subscribers SET bounces = 0 WHERE bounces > 0"
+                    " AND id = (SELECT subscriber_id FROM outbox WHERE id = ?)",
+                    (outbox_id,),
+                )
+
+    def get_outbox_status(self, outbox_id: int) -> tuple[OutboxStatus, str | None] | None:
+        with self._db.reader() as conn:
+            row = conn.execute("SELECT status, last_error FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def next_outbox_attempt(self, *, ids: list[int] | None = None) -> datetime | None:
+        sql = "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
+        args: list[object] = []
+        if ids is not None:
+            if not ids:
+                return None
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            args += ids
+        with self._db.reader() as conn:
+            value = conn.execute(sql, args).fetchone()[0]
+        return datetime.fromisoformat(value) if value else None
 
     def record_bounce(self, subscriber_id: int, *, limit: int, now: datetime) -> SubscriberStatus:
         with self._db.writer() as conn:
@@ -303,10 +326,6 @@ class SQLiteDigest:
                     (subscriber_id,),
                 )
         return row["status"] if row else "pending"
-
-    def record_delivery(self, subscriber_id: int) -> None:
-        with self._db.writer() as conn:
-            conn.execute("UPDATE subscribers SET bounces = 0 WHERE id = ? AND bounces > 0", (subscriber_id,))
 
     def resume_outbox(self, *, now: datetime) -> int:
         with self._db.writer() as conn:
