@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 
 class UsernameTaken(ValueError):
@@ -165,6 +165,38 @@ class AccountStore(ABC):
         self, start: date, end: date, *, category: str | None = None
     ) -> list[TrendingCandidate]:
         """Visible papers of feed days ``start..end`` with their vote and comment counts."""
+
+    def trending_top(
+        self,
+        start: date,
+        end: date,
+        now: datetime,
+        *,
+        gravity: float,
+        comment_weight: float,
+        age_offset_hours: float,
+        category: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[tuple[TrendingCandidate, float]]:
+        """The best ``(upvotes + comment_weight·comments) / (age_hours + age_offset)^gravity``.
+
+        Ties go to the newer feed day, then the smaller id. This default ranks
+        ``trending_candidates`` in Python; a backend may override it to rank in SQL (the
+        tests hold both to the same answer). ``age_hours`` counts from 00:00 UTC of the feed
+        day and is never negative.
+        """
+        decay_by_day: dict[date, float] = {}
+        scored = []
+        for c in self.trending_candidates(start, end, category=category):
+            decay = decay_by_day.get(c.feed_day)
+            if decay is None:
+                day_start = datetime(c.feed_day.year, c.feed_day.month, c.feed_day.day, tzinfo=UTC)
+                age = max(0.0, (now - day_start).total_seconds() / 3600)
+                decay = decay_by_day[c.feed_day] = (age + age_offset_hours) ** gravity
+            scored.append((c, (c.upvotes + comment_weight * c.comments) / decay))
+        scored.sort(key=lambda t: (-t[1], -t[0].feed_day.toordinal(), t[0].paper_id))
+        return scored[max(0, offset) : max(0, offset) + max(0, limit)]
 
     @abstractmethod
     def papers_per_day(self, start: date, end: date) -> list[DayCount]: ...
