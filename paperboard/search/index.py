@@ -91,8 +91,9 @@ class _Hnsw:
         needed = len(self) + len(keys)
         if needed > self.index.get_max_elements():
             self.index.resize_index(max(needed, int(self.index.get_max_elements() * 1.5)))
-        # hnswlib replaces the vector of a label it already holds.
-        self.index.add_items(vectors, keys, num_threads=1)
+        # hnswlib replaces the vector of a label it already holds. Bulk builds use every
+        # core; a trickle of new papers is added on the caller's thread.
+        self.index.add_items(vectors, keys, num_threads=-1 if len(keys) > 1000 else 1)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         n = len(self)

@@ -1,0 +1,165 @@
+"""Web throughput: requests/s and p50/p99 latency of the hot pages on the full corpus.
+
+    .venv/bin/python bench/web.py [--seconds 20] [--connections 8] [--db PATH]
+
+Loads ../shared/data/arxiv-daily into a SQLite store (kept at --db and reused next time),
+serves it with ``uvicorn --workers 2`` on loopback, and drives each URL from a separate load
+process (a small asyncio HTTP/1.1 keep-alive client) for a bounded time. The baseline, measured
+in the same run the same way, is a static file (no database, no template): the ratio shows what
+the page costs over the server's floor. Target: feed page >= 500 req/s with p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data" / "arxiv-daily"
+PYTHON = sys.executable
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _worker(host: str, port: int, path: str, until: float, latencies: list[float], errors: list[int]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: */*\r\n\r\n".encode()
+    try:
+        while time.perf_counter() < until:
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            if status != 200:
+                errors.append(status)
+    finally:
+        writer.close()
+
+
+def _load(host: str, port: int, path: str, seconds: float, connections: int, out) -> None:
+    """Runs in its own process: the load generator never shares an interpreter with a server."""
+    latencies: list[float] = []
+    errors: list[int] = []
+
+    async def main() -> None:
+        until = time.perf_counter() + seconds
+        await asyncio.gather(*(_worker(host, port, path, until, latencies, errors) for _ in range(connections)))
+
+    began = time.perf_counter()
+    asyncio.run(main())
+    elapsed = time.perf_counter() - began
+    out.put({"n": len(latencies), "elapsed": elapsed, "latencies": latencies, "errors": errors[:5],
+             "n_errors": len(errors)})  # fmt: skip
+
+
+def measure(port: int, path: str, seconds: float, connections: int) -> dict:
+    queue = multiprocessing.get_context("spawn").Queue()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_load, args=("127.0.0.1", port, path, seconds, connections, queue)
+    )
+    proc.start()
+    result = queue.get(timeout=seconds + 120)
+    proc.join()
+    lat = sorted(result["latencies"])
+    q = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 2 else [0.0] * 99
+    return {
+        "path": path, "requests": result["n"], "rps": result["n"] / result["elapsed"],
+        "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "errors": result["n_errors"],
+    }
+
+
+def ensure_corpus(db: Path) -> None:
+    env = {**os.environ, "PAPERBOARD_DATABASE_URL": f"sqlite:///{db}", "PAPERBOARD_DATA_DIR": str(db.parent)}
+    db.parent.mkdir(parents=True, exist_ok=True)
+    stats = subprocess.run([PYTHON, "-m", "paperboard", "stats", "--json"], env=env, capture_output=True, text=True)
+    papers = json.loads(stats.stdout)["papers"] if stats.returncode == 0 else 0
+    if papers >= 70_000:
+        print(f"corpus: {papers:,} papers already in {db}")
+        return
+    print(f"loading {SHARED} into {db} (once) …", flush=True)
+    began = time.perf_counter()
+    subprocess.run([PYTHON, "-m", "paperboard", "ingest", "arxiv-daily", str(SHARED), "-q"], env=env, check=True)
+    print(f"loaded in {time.perf_counter() - began:.0f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/paperboard-bench/web.db"))
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        print(f"skipped: {SHARED} not found (the benchmark needs the shared arxiv-daily corpus)")
+        return 0
+    ensure_corpus(args.db)
+    port = _free_port()
+    env = {
+        **os.environ, "PAPERBOARD_DATABASE_URL": f"sqlite:///{args.db}", "PAPERBOARD_DATA_DIR": str(args.db.parent),
+        "PAPERBOARD_SECRET_KEY": "bench-secret",
+    }  # fmt: skip
+    server = subprocess.Popen(
+        [PYTHON, "-m", "uvicorn", "paperboard.web.app:app_from_env", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"],
+        env=env, cwd=REPO,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    print("server did not start", file=sys.stderr)
+                    return 1
+                time.sleep(0.2)
+        # a paper id for /papers/{id}: the top of the newest day
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/daily_papers?limit=1") as r:
+            paper_id = json.load(r)[0]["paper"]["id"]
+        paths = ["/static/favicon.svg", "/", "/trending", f"/papers/{paper_id}", "/api/daily_papers"]
+        for path in paths:  # warm caches and worker connection pools
+            measure(port, path, 2, args.connections)
+        print(f"\n{args.workers} workers, {args.connections} connections, {args.seconds:.0f} s per URL, loopback\n")
+        print(f"{'path':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs static':>11}")
+        base = None
+        results = []
+        for path in paths:
+            res = measure(port, path, args.seconds, args.connections)
+            results.append(res)
+            base = base or res["rps"]
+            print(f"{path:<28}{res['rps']:>10.0f}{res['p50_ms']:>10.1f}{res['p99_ms']:>10.1f}"
+                  f"{res['errors']:>8}{res['rps'] / base:>10.2f}x", flush=True)  # fmt: skip
+        feed = results[1]
+        ok = feed["rps"] >= 500 and feed["p99_ms"] <= 50
+        print(f"\nfeed page target (>= 500 req/s, p99 <= 50 ms): {'met' if ok else 'NOT met'}")
+        return 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

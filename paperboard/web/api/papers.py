@@ -1,0 +1,202 @@
+"""/api/daily_papers and /api/papers/…: the Hugging Face papers API, served from our store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter
+
+from ...periods import PeriodError, day, parse_month, parse_week
+from ...ranking.trending import effective_now, rank_range, trending_papers
+from ...search.query import MAX_QUERY_CHARS, QueryError
+from ...store.accounts import User
+from ...store.base import PaperQuery, QuerySyntaxError
+from .. import csrf, sessions
+from ..submission import SubmitError, submit
+from .models import (
+    DailyPaper,
+    ErrorOut,
+    IndexRequest,
+    IndexResponse,
+    PaperOut,
+    SearchResult,
+    VoteOut,
+    daily_paper,
+    paper_out,
+)
+
+router = APIRouter(prefix="/api", tags=["papers"])
+
+E400 = {400: {"model": ErrorOut, "description": "Bad input (the message says why)"}}
+E401 = {401: {"model": ErrorOut, "description": "No valid session or API token"}}
+E403 = {403: {"model": ErrorOut, "description": "Missing CSRF token (cookie sessions only)"}}
+E404 = {404: {"model": ErrorOut, "description": "No such paper"}}
+
+
+async def api_user(request: Request) -> User:
+    """The caller: a bearer token, or a session cookie plus the X-CSRF-Token header."""
+    user = sessions.authenticate(request)
+    if user is None:
+        raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+    if request.state.auth == "session":
+        await csrf.check_csrf(request)
+    return user
+
+
+_DAILY_LIST = TypeAdapter(list[DailyPaper])
+
+
+def _entries(request: Request, papers, now) -> list[DailyPaper]:
+    counts = request.app.state.store.comment_counts([p.id for p in papers])
+    return [daily_paper(p, counts.get(p.id, 0), now) for p in papers]
+
+
+def _json(entries: list[DailyPaper]) -> Response:
+    """Serialise the already-validated models once (FastAPI would validate them again)."""
+    return Response(_DAILY_LIST.dump_json(entries), media_type="application/json")
+
+
+WEEK = r"^[1-9][0-9]{3}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
+MONTH = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+CATEGORY = r"^[A-Za-z][A-Za-z.\-]{0,39}$"
+
+
+@router.get(
+    "/daily_papers", response_model=list[DailyPaper],
+    responses={404: {"model": ErrorOut, "description": "No such ISO week (e.g. W53 of a 52-week year)"}},
+)  # fmt: skip
+def daily_papers(
+    request: Request,
+    date: Annotated[dt.date | None, Query(description="A feed day, YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(pattern=WEEK, description="An ISO week, YYYY-Www")] = None,
+    month: Annotated[str | None, Query(pattern=MONTH, description="A month, YYYY-MM")] = None,
+    sort: Annotated[Literal["publishedAt", "trending"], Query()] = "publishedAt",
+    p: Annotated[int, Query(ge=0, le=10_000, description="Page, from 0")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    category: Annotated[str | None, Query(pattern=CATEGORY, description="arXiv category, e.g. cs.CL")] = None,
+    submitter: Annotated[str | None, Query(max_length=64, description="User who submitted")] = None,
+):
+    """Papers on the daily feed, newest first (``publishedAt``) or by ``trending`` score.
+
+    Give one of date, week, month; if several are given, date wins, then week. With none:
+    the whole feed (``trending``: the last 30 days).
+    """
+    store = request.app.state.store
+    try:
+        period = (
+            day(date) if date is not None else parse_week(week) if week is not None
+            else parse_month(month) if month is not None else None
+        )  # fmt: skip
+    except PeriodError as exc:
+        raise HTTPException(404, str(exc)) from None
+    now = effective_now(store)
+    offset = p * limit
+    if sort == "trending" and not submitter:
+        if period is None:
+            entries = trending_papers(store, now=now, limit=limit, offset=offset, category=category)
+        else:
+            entries = rank_range(
+                store, period.start, period.end, now=now, category=category, limit=limit, offset=offset
+            )
+        return _json(_entries(request, [e.paper for e in entries], now))
+    q = PaperQuery(
+        start=period.start if period else None, end=period.end if period else None,
+        category=category, submitted_by=submitter, sort="date", limit=limit, offset=offset,
+    )  # fmt: skip
+    papers = store.list_papers(q)
+    entries = _entries(request, papers, now)
+    if sort == "trending":
+        entries.sort(key=lambda e: -e.trending_score)
+    return _json(entries)
+
+
+@router.get("/papers/search", response_model=list[SearchResult], responses=E400)
+def search_papers(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Search text")],
+    limit: Annotated[int, Query(ge=1, le=120)] = 20,
+):
+    """Search papers (syntax: words, "phrases", -exclude, ti: au: abs: cat:)."""
+    store = request.app.state.store
+    try:
+        response = request.app.state.searcher.search(
+            q, filters=PaperQuery(), limit=limit
+        )
+    except (QueryError, QuerySyntaxError) as exc:
+        raise HTTPException(400, str(exc)) from None
+    now = effective_now(store)
+    hits = response.hits[:limit]
+    counts = store.comment_counts([h.paper.id for h in hits])
+    return [
+        SearchResult(**daily_paper(h.paper, counts.get(h.paper.id, 0), now).model_dump(), score=h.score)
+        for h in hits
+    ]
+
+
+@router.post(
+    "/papers/index", response_model=IndexResponse,
+    responses={201: {"model": IndexResponse, "description": "Fetched from arXiv and stored"},
+               **E400, **E401, **E403, 404: {"model": ErrorOut, "description": "arXiv has no such paper"},
+               409: {"model": ErrorOut, "description": "Removed by a moderator"},
+               502: {"model": ErrorOut, "description": "arXiv's record was unusable"},
+               503: {"model": ErrorOut, "description": "arXiv cannot be reached"}},
+)  # fmt: skip
+def index_paper(
+    request: Request,
+    body: Annotated[IndexRequest, Body()],
+    user: Annotated[User, Depends(api_user)],
+):
+    """Fetch a paper from arXiv and put it on today's feed, submitted by the caller.
+
+    A paper that is already here is returned unchanged (``created: false``).
+    """
+    store = request.app.state.store
+    try:
+        result = submit(store, request.app.state.settings, body.arxivId, user)
+    except SubmitError as exc:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+    counts = store.comment_counts([result.paper.id])
+    out = IndexResponse(
+        created=result.created, paper=paper_out(result.paper, counts.get(result.paper.id, 0), effective_now(store))
+    )
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if result.created else 200)
+
+
+def _vote(request: Request, paper_id: str, user: User, voted: bool) -> VoteOut:
+    result = request.app.state.store.set_vote(user.id, paper_id, voted)
+    if result is None:
+        raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
+    return VoteOut(paper_id=paper_id, upvoted=result.voted, upvotes=result.upvotes)
+
+
+@router.post("/papers/{paper_id:path}/upvote", response_model=VoteOut, responses={**E401, **E403, **E404})
+def upvote(request: Request, paper_id: str, user: Annotated[User, Depends(api_user)]):
+    """Upvote a paper (idempotent: a second upvote by the same user changes nothing)."""
+    return _vote(request, paper_id, user, True)
+
+
+@router.delete("/papers/{paper_id:path}/upvote", response_model=VoteOut, responses={**E401, **E403, **E404})
+def remove_upvote(request: Request, paper_id: str, user: Annotated[User, Depends(api_user)]):
+    """Take back your upvote (idempotent)."""
+    return _vote(request, paper_id, user, False)
+
+
+@router.get("/papers/{paper_id:path}", response_model=PaperOut, responses=E404)
+def get_paper(request: Request, paper_id: str):
+    """One paper by arXiv id (with or without version), arXiv URL, or local id."""
+    from ...ids import InvalidId, parse_arxiv_id
+
+    store = request.app.state.store
+    paper = store.get_paper(paper_id)
+    if paper is None and len(paper_id) < 300:
+        try:
+            paper = store.get_paper(parse_arxiv_id(paper_id).id)
+        except InvalidId:
+            paper = None
+    if paper is None:
+        raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
+    counts = store.comment_counts([paper.id])
+    return paper_out(paper, counts.get(paper.id, 0), effective_now(store))

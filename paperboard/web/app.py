@@ -1,0 +1,145 @@
+"""The application factory: one FastAPI app per (Settings, Store).
+
+``create_app`` takes its store from the caller (tests pass a temp store) or opens the one
+the settings name; ``app_from_env`` is what ``uvicorn --factory`` (``paperboard serve``) calls
+in every worker process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..config import Settings
+from ..search.searcher import Searcher
+from ..store import Store, open_store
+from . import deps
+from .security import SecurityHeaders
+from .templating import make_templates
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 1_000_000
+
+API_DESCRIPTION = """\
+Paperboard's JSON API. The paper and daily-paper shapes follow the Hugging Face papers API
+(`/api/daily_papers`, `/api/papers/{id}`, `/api/papers/search`), so its clients work here.
+Write calls take a session cookie plus an `X-CSRF-Token` header, or an API token
+(`paperboard tokens create`) as `Authorization: Bearer <token>`.
+"""
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/feeds/")) or (
+        "application/json" in request.headers.get("accept", "")
+        and "text/html" not in request.headers.get("accept", "")
+    )
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    owns_store = store is None
+    if store is None:
+        settings.ensure_data_dir()
+        store = open_store(settings.resolved_database_url, read_pool_size=settings.read_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        if owns_store:
+            store.close()
+
+    app = FastAPI(
+        title="Paperboard",
+        version=__version__,
+        description=API_DESCRIPTION,
+        docs_url=None,  # Swagger UI loads from a CDN; /docs is a local page (routes/docs.py)
+        redoc_url=None,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.templates = make_templates()
+    # One searcher per app: it caches the model and vector index it loads.
+    app.state.searcher = Searcher.for_settings(store, settings)
+
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    _install_error_handlers(app)
+
+    from .api import papers as api_papers
+    from .routes import accounts, docs, feeds, pages, paper, stats, submit
+
+    for module in (api_papers, accounts, submit, feeds, stats, docs, pages, paper):
+        app.include_router(module.router)
+    _include_optional(app, "paperboard.web.routes.subscriptions")
+    return app
+
+
+def _include_optional(app: FastAPI, module_name: str) -> None:
+    """Routers from other parts of the product join when their module exists."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return
+    app.include_router(module.router)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(deps.LoginRequired)
+    async def login_required(request: Request, exc: deps.LoginRequired) -> Response:
+        target = request.url.path
+        if request.method == "GET" and request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+            )
+        return error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            from fastapi.encoders import jsonable_encoder
+
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        reasons = []
+        for err in exc.errors()[:3]:
+            loc = ".".join(str(x) for x in err.get("loc", ())[1:]) or "request"
+            reasons.append(f"{loc}: {err.get('msg', 'invalid')}")
+        return error_page(request, 400, "; ".join(reasons) or "invalid request")
+
+
+_TITLES = {400: "Bad request", 401: "Log in required", 403: "Not allowed", 404: "Not found",
+           405: "Method not allowed", 413: "Too large", 429: "Too many attempts",
+           503: "Service unavailable"}  # fmt: skip
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return deps.render(
+        request, "error.html",
+        {"status": status, "title": _TITLES.get(status, "Error"), "message": message},
+        status_code=status,
+    )  # fmt: skip
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory paperboard.web.app:app_from_env``: settings from PAPERBOARD_*."""
+    return create_app(Settings())

@@ -1,0 +1,41 @@
+"""Login throttling, kept in the store so every worker process sees the same counts.
+
+Failures are counted per account name and per client address over a sliding window; a
+correct password clears the account's count. The per-address limit is higher because many
+people can share one address (a lab behind NAT).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+
+WINDOW = timedelta(minutes=15)
+MAX_PER_USER = 5
+MAX_PER_ADDRESS = 30
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _keys(request: Request, username: str) -> list[tuple[str, int]]:
+    return [("user:" + username.lower(), MAX_PER_USER), ("ip:" + client_address(request), MAX_PER_ADDRESS)]
+
+
+def blocked(request: Request, username: str) -> bool:
+    store = request.app.state.store
+    since = datetime.now(UTC) - WINDOW
+    return any(store.count_login_failures(key, since) >= limit for key, limit in _keys(request, username))
+
+
+def record_failure(request: Request, username: str) -> None:
+    store = request.app.state.store
+    now = datetime.now(UTC)
+    for key, _ in _keys(request, username):
+        store.record_login_failure(key, now)
+
+
+def record_success(request: Request, username: str) -> None:
+    request.app.state.store.clear_login_failures("user:" + username.lower())

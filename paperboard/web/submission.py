@@ -1,0 +1,76 @@
+"""Submitting a paper by arXiv id or URL (the /submit page and POST /api/papers/index).
+
+The paper is fetched completely before anything is written, then stored in one upsert: an
+offline machine or an unknown id leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..config import Settings
+from ..ids import InvalidId, parse_arxiv_id
+from ..models import Paper
+from ..store.accounts import User
+from ..store.base import Store
+
+SUBMIT_RETRIES = 1
+"""A person is waiting: one retry, not the harvester's patient backoff."""
+SUBMIT_TIMEOUT = 15.0
+
+
+class SubmitError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(slots=True)
+class Submitted:
+    paper: Paper
+    created: bool
+
+
+def submit(store: Store, settings: Settings, text: str, user: User) -> Submitted:
+    text = (text or "").strip()
+    if not text:
+        raise SubmitError(400, "Enter an arXiv id (e.g. 2501.12948) or an arXiv URL.")
+    if len(text) > 500:
+        raise SubmitError(400, "That is too long to be an arXiv id or URL.")
+    try:
+        aid = parse_arxiv_id(text)
+    except InvalidId:
+        raise SubmitError(400, f"{text[:80]!r} is not an arXiv id or arXiv URL.") from None
+    existing = store.get_paper(aid.id, include_hidden=True)
+    if existing is not None:
+        if store.get_paper(aid.id) is None:
+            raise SubmitError(409, "This paper was removed by a moderator.")
+        return Submitted(existing, False)
+
+    from ..sources import arxiv_api
+    from ..sources.http import HttpClient, SourceError, SourceUnavailable
+
+    quick = settings.model_copy(
+        update={"http_max_retries": SUBMIT_RETRIES, "http_timeout": min(settings.http_timeout, SUBMIT_TIMEOUT)}
+    )
+    client = HttpClient(quick, backoff_base=0.5)
+    try:
+        paper = arxiv_api.fetch_paper(
+            aid.id, quick, feed_day=datetime.now(UTC).date(),
+            submitted_by=user.username, client=client,
+        )  # fmt: skip
+    except arxiv_api.PaperNotFound:
+        raise SubmitError(404, f"arXiv has no paper {aid.id}.") from None
+    except SourceUnavailable as exc:
+        raise SubmitError(
+            503, f"arXiv cannot be reached right now, so nothing was stored. Try again later. ({exc})"
+        ) from None
+    except (SourceError, InvalidId) as exc:
+        raise SubmitError(502, f"arXiv's record for {aid.id} could not be used: {exc}") from None
+    finally:
+        client.close()
+    store.upsert_papers([paper])
+    stored = store.get_paper(paper.id)
+    return Submitted(stored or paper, True)

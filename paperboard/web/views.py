@@ -1,0 +1,48 @@
+"""What a list of papers needs beyond the papers: comment counts and the user's votes,
+fetched in one query each for the whole page (never one per card)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from ..models import Paper
+from . import sessions
+
+PAGE_SIZE = 30
+
+
+@dataclass(slots=True)
+class Card:
+    paper: Paper
+    comments: int = 0
+    voted: bool = False
+    score: float | None = None
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+def cards(
+    request: Request,
+    papers: list[Paper],
+    scores: list[float | None] | None = None,
+    parts: list[dict[str, float]] | None = None,
+) -> list[Card]:
+    store = request.app.state.store
+    ids = [p.id for p in papers]
+    counts = store.comment_counts(ids) if ids else {}
+    user = sessions.authenticate(request)
+    voted = store.voted_ids(user.id, ids) if user and ids else set()
+    out = []
+    for i, p in enumerate(papers):
+        out.append(
+            Card(
+                p, counts.get(p.id, 0), p.id in voted,
+                scores[i] if scores else None, parts[i] if parts else {},
+            )  # fmt: skip
+        )
+    return out
+
+
+def page_number(value: int | None) -> int:
+    return max(1, min(value or 1, 10_000))
