@@ -29,7 +29,7 @@ def test_real_page_spot_checks(shared_dir: Path) -> None:
     seppo = papers["SePPO: Semi-Policy Preference Optimization for Diffusion Alignment"]
     assert seppo.id == local_id_for_title(seppo.title)
     assert seppo.author_count == 11 and seppo.authors == []
-    assert seppo.feed_day == date(2024, 10, 7)
+    assert seppo.feed_day == date(2025, 11, 3)  # the page's day: every card is on it
     assert seppo.published == datetime(2024, 10, 7, tzinfo=UTC)
     assert seppo.upvotes == 2
     assert seppo.code_urls == ["https://github.com/DwanZhang-AI/SePPO"]
@@ -37,14 +37,14 @@ def test_real_page_spot_checks(shared_dir: Path) -> None:
     trimpi = papers["Multimodal Policy Internalization for Conversational Agents"]
     assert trimpi.organization == "Amazon"
     assert trimpi.project_urls == ["https://mikewangwzhl.github.io/TriMPI"]
-    assert trimpi.feed_day == date(2025, 10, 10) and trimpi.upvotes == 2
+    assert trimpi.published.date() == date(2025, 10, 10) and trimpi.upvotes == 2
 
     # "Feb 7" has no year and no count: before the page date Nov 3, so 2025; zero upvotes.
     werewolf = papers[
         "Learning Strategic Language Agents in the Werewolf Game with Iterative Latent Space"
         " Policy Optimization"
     ]
-    assert werewolf.feed_day == date(2025, 2, 7) and werewolf.upvotes == 0
+    assert werewolf.published.date() == date(2025, 2, 7) and werewolf.upvotes == 0
     assert werewolf.author_count == 5
 
     assert (
@@ -64,10 +64,10 @@ def test_year_parameter_shifts_yearless_dates(shared_dir: Path) -> None:
     )
     assert papers[
         "Steering Your Diffusion Policy with Latent Space Reinforcement Learning"
-    ].feed_day == date(2024, 6, 18)
+    ].published.date() == date(2024, 6, 18)
     # Dates that carry a year keep it.
     seppo = papers["SePPO: Semi-Policy Preference Optimization for Diffusion Alignment"]
-    assert seppo.feed_day == date(2024, 10, 7)
+    assert seppo.published.date() == date(2024, 10, 7)
 
 
 def test_broken_cards_are_reported_and_the_rest_parse() -> None:
@@ -92,12 +92,13 @@ def test_broken_cards_are_reported_and_the_rest_parse() -> None:
         "The Last Card",
     ]
     good = papers["A Good Card With Code"]
-    assert (good.author_count, good.upvotes, good.feed_day) == (3, 5, date(2024, 10, 7))
+    assert (good.author_count, good.upvotes, good.published.date()) == (3, 5, date(2024, 10, 7))
+    assert good.feed_day == date(2025, 11, 3)
     assert good.code_urls == ["https://github.com/example/good-card"]
 
     # Year-less "Dec 20" would fall after the page date (Nov 3, 2025): it is the previous year's.
     december = papers["A Card From Last December"]
-    assert december.feed_day == date(2024, 12, 20)
+    assert december.published.date() == date(2024, 12, 20)
     assert (december.organization, december.author_count, december.upvotes) == (
         "Acme AI Lab",
         7,
@@ -106,7 +107,7 @@ def test_broken_cards_are_reported_and_the_rest_parse() -> None:
 
     assert papers["A Card With No Meta Lines"].feed_day == date(2025, 11, 3)
     last = papers["The Last Card"]
-    assert (last.feed_day, last.upvotes, last.author_count) == (date(2025, 11, 1), 1, 1)
+    assert (last.published.date(), last.upvotes, last.author_count) == (date(2025, 11, 1), 1, 1)
 
 
 def test_card_without_date_on_a_page_without_date_is_an_error() -> None:

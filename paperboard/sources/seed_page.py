@@ -262,8 +262,9 @@ def _card(
     meta = _parse_meta(meta_block, page_day, year) if meta_block else _Meta(title.line)
     if meta.errors:
         return RecordError(SOURCE, position, "; ".join(meta.errors))
-    # A card without a date line was still on this page: the page date is its feed day.
-    feed_day = meta.day or page_day
+    # Every card is on this page, so the page date is its feed day (the demo front page shows
+    # all of them, like the page); the card's own date is when the paper was published.
+    feed_day = page_day or meta.day
     if feed_day is None:
         return RecordError(SOURCE, position, "card has no date and the page has no page date")
     return build_paper(

@@ -91,7 +91,7 @@ def test_search_and_errors_go_to_stderr_with_exit_2(cli, tmp_path):
     assert hits[0]["id"] == "2506.00003"
     hits = json.loads(cli("search", "diffusion", "policy", "--json").stdout)
     assert hits and all("score" in h for h in hits)
-    for args in (("search", "--", "-only"), ("search", "x" * 300), ("info", "nope"), ("ls", "--week", "2025-W99")):
+    for args in (("search", "--", "-only"), ("search", "x" * 1200), ("info", "nope"), ("ls", "--week", "2025-W99")):
         proc = cli(*args, check=False)
         assert proc.returncode == 2 and proc.stderr.startswith("error:") and proc.stdout == ""
 
