@@ -28,6 +28,9 @@ def serve(app: AppContext, host: str | None, port: int | None, workers: int, loa
 
         summary = ingest(store, demo.read())
         click.echo(f"loaded the demo corpus: {summary.line()}", err=True)
+        from .embed import embed_and_index
+
+        embed_and_index(app, quiet=True)
     app.close()
     os.environ["PAPERBOARD_DATABASE_URL"] = settings.resolved_database_url
     os.environ["PAPERBOARD_DATA_DIR"] = str(settings.data_dir)

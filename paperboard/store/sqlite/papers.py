@@ -73,12 +73,17 @@ def _filters(q: PaperQuery | None, alias: str = "p") -> tuple[list[str], list[An
         return [f"{alias}.hidden = 0"], []
     if not q.include_hidden:
         where.append(f"{alias}.hidden = 0")
-    if q.start:
-        where.append(f"{alias}.feed_day >= ?")
+    if q.start and q.start == q.end:
+        # One day: equality lets the (feed_day, upvotes) index deliver rows already ordered.
+        where.append(f"{alias}.feed_day = ?")
         args.append(q.start.isoformat())
-    if q.end:
-        where.append(f"{alias}.feed_day <= ?")
-        args.append(q.end.isoformat())
+    else:
+        if q.start:
+            where.append(f"{alias}.feed_day >= ?")
+            args.append(q.start.isoformat())
+        if q.end:
+            where.append(f"{alias}.feed_day <= ?")
+            args.append(q.end.isoformat())
     if q.published_from:
         where.append(f"{alias}.published >= ?")
         args.append(q.published_from.isoformat())
