@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     ingest_batch_size: int = 1000
 
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    oai_set: str = "cs"
+    """What the worker harvests daily (an OAI set such as cs, physics:hep-th; empty = all)."""
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     http_timeout: float = 30.0
     http_max_retries: int = 5

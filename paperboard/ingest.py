@@ -169,3 +169,31 @@ def _parsed(
             if nxt is not None:
                 pending.append((nxt, pool.submit(_materialize, nxt[0].read)))
             yield item, future.result()
+
+
+LAST_HARVEST = "scheduled-ingest:last-day"
+
+
+def run_scheduled_ingest(settings, store: Store, *, today=None) -> IngestSummary:
+    """The worker's daily step: harvest arXiv's OAI-PMH since the last harvested day, then
+    embed the new papers. Offline, it raises ``SourceError`` and changes nothing."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from .search.embedder import load_embedder
+    from .search.embedding import embed_missing
+    from .sources.oai_pmh import OaiHarvester
+
+    today = today or datetime.now(UTC).date()
+    last = store.get_checkpoint(LAST_HARVEST)
+    since = date.fromisoformat(last) if last else today - timedelta(days=1)
+    harvester = OaiHarvester(
+        settings, store, prefix="arXivRaw", from_=since, until=today, set_=settings.oai_set or None
+    )
+    summary = IngestSummary()
+    for page in harvester.pages():
+        ingest(store, page.items, batch_size=settings.ingest_batch_size, summary=summary)
+        page.commit()
+    store.set_checkpoint(LAST_HARVEST, today.isoformat())
+    if summary.stored or summary.updated:
+        embed_missing(store, load_embedder())
+    return summary
