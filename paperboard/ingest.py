@@ -149,6 +149,21 @@ def _materialize(read: Callable[[], Iterable[Paper | RecordError]]) -> list[Pape
     return list(read())
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: a parse worker whose ingest was killed (kill -9) exits too, instead
+    of lingering as an orphan."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _parsed(
     todo: list[tuple[FileUnit, str]], parallel: bool, ahead: int = 3
 ) -> Iterator[tuple[tuple[FileUnit, str], Iterable[Paper | RecordError]]]:
@@ -156,7 +171,11 @@ def _parsed(
         for item in todo:
             yield item, item[0].read()
         return
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+    import os
+
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=get_context("spawn"), initializer=_exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque[tuple[tuple[FileUnit, str], Future]] = deque()
         queue = iter(todo)
         for item in queue:

@@ -50,6 +50,9 @@ def test_kill_9_mid_ingest_then_rerun_equals_clean_run(tmp_path):
             kills += 1
         proc.wait(timeout=60)
     assert kills >= 1, "the ingest finished before any kill: make the corpus bigger"
+    # The killed runs' parse workers went with them (no orphans left behind).
+    time.sleep(1.5)
+    assert not _orphans(str(crashed_dir)), "a killed ingest left its worker process running"
     final = _ingest(crashed_dir, corpus)
     assert final.wait(timeout=300) == 0
     with open_store(f"sqlite:///{crashed_dir / 'paperboard.db'}") as store:
@@ -65,3 +68,20 @@ def _count(db: Path) -> int:
             return conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
+
+
+def _orphans(marker: str) -> list[int]:
+    """Processes re-parented to init that belong to this test's ingests."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if stat[1] == "1" and "spawn_main" in cmdline and marker.encode() in environ:
+            found.append(int(proc.name))
+    return found
