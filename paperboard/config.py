@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     """Signs sessions, CSRF and email tokens; generated once into the data dir when empty."""
 
     read_pool_size: int = 4
+    search_rerank: bool = False
+    """Re-rank the top 50 of each search with MiniLM (needs `paperboard embed --model
+    minilm-l6-int8` first; adds ~50 ms per query on 2 cores)."""
     ingest_batch_size: int = 1000
 
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"

@@ -32,6 +32,9 @@ CANDIDATES = 100
 FUSION = "zscore"
 DENSE_WEIGHT = 0.5
 RRF_K = 60
+RERANK_TOP = 50
+RERANK_WEIGHTS = (1.0, 3.0)
+"""(BM25, MiniLM) in the re-ranking fusion: the best global setting on both judged sets."""
 MAX_CHARS = 1_000
 """A pasted sentence of an abstract is a fair query; the HTTP API keeps HF's 250 limit."""
 
@@ -63,18 +66,25 @@ def shared_index(store: Store, model: str, index_dir: Path | None):
 
 
 class Searcher:
-    def __init__(self, store: Store, *, index_dir: Path | None = None, model: str | None = None) -> None:
+    def __init__(
+        self, store: Store, *, index_dir: Path | None = None, model: str | None = None, rerank: bool = False
+    ) -> None:
         self.store = store
         self.index_dir = index_dir
         self._model_name = model
         self._embedder = None
         self._embedder_failed = False
+        self.rerank_enabled = rerank
 
     @classmethod
     def for_settings(cls, store: Store, settings: object | None = None) -> Searcher:
         """The searcher configured for this installation (the CLI and web call this)."""
         data_dir = getattr(settings, "data_dir", None)
-        return cls(store, index_dir=Path(data_dir) / "index" if data_dir else None)
+        return cls(
+            store,
+            index_dir=Path(data_dir) / "index" if data_dir else None,
+            rerank=bool(getattr(settings, "search_rerank", False)),
+        )
 
     # -- the pieces --------------------------------------------------------------------
     @property
@@ -157,7 +167,42 @@ class Searcher:
         if not dense:
             return SearchResponse(parsed, keyword[offset:want], "bm25")
         dense = self._with_dense_scores(query_vector, keyword, dense)
-        return SearchResponse(parsed, fuse(keyword, dense)[offset:want], "hybrid")
+        fused = fuse(keyword, dense)
+        if self.rerank_enabled and offset < RERANK_TOP:
+            reranked = self.rerank(parsed, fused)
+            if reranked is not None:
+                return SearchResponse(parsed, reranked[offset:want], "hybrid+rerank")
+        return SearchResponse(parsed, fused[offset:want], "hybrid")
+
+    def rerank(self, parsed: ParsedQuery, hits: list[SearchHit]) -> list[SearchHit] | None:
+        """Re-order the top candidates by BM25 fused with the stronger model's cosine.
+
+        Uses the re-ranker's stored vectors (``paperboard embed --model minilm-l6-int8``
+        computes them in the background); None when too few candidates have one.
+        """
+        from .embedder import DEFAULT_RERANKER, ModelFilesMissing, load_embedder
+
+        top = hits[:RERANK_TOP]
+        keys = self.store.paper_keys([h.paper.id for h in top])
+        vectors = self.store.get_vectors(DEFAULT_RERANKER, list(keys.values()))
+        if len(vectors) < 0.8 * len(top):
+            return None
+        try:
+            query = load_embedder(DEFAULT_RERANKER).encode_query(parsed.free_text)
+        except (ModelFilesMissing, ImportError, OSError) as exc:
+            log.warning("re-ranking unavailable: %s", exc)
+            return None
+        strong = {h.paper.id: float(vectors[keys[h.paper.id]] @ query) for h in top if keys.get(h.paper.id) in vectors}
+        bm25 = {h.paper.id: h.parts["bm25"] for h in top if "bm25" in h.parts}
+        by_id = {h.paper.id: h for h in top}
+        order = score_fusion([bm25, strong], weights=RERANK_WEIGHTS, method="zscore")
+        out = []
+        for pid, score, _ in order:
+            if pid in by_id:
+                hit = by_id.pop(pid)
+                out.append(SearchHit(hit.paper, score, {**hit.parts, "rerank": score, "minilm": strong.get(pid, 0.0)}))
+        out += [by_id[h.paper.id] for h in top if h.paper.id in by_id]  # no score from either: keep order
+        return out + hits[RERANK_TOP:]
 
     def _with_dense_scores(self, query, keyword: list[SearchHit], dense: list[SearchHit]) -> list[SearchHit]:
         """Give keyword-only candidates their exact cosine too, so fusion compares like with like."""

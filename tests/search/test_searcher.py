@@ -211,3 +211,12 @@ def test_vectors_round_trip_exactly(store):
     store.put_vectors("test-model", keys, vectors)
     got = store.get_vectors("test-model", keys)
     assert all(np.array_equal(got[k], vectors[i]) for i, k in enumerate(keys))
+
+
+def test_rerank_stage_uses_the_stronger_model_when_its_vectors_exist(embedded, tmp_path):
+    s = Searcher(embedded, index_dir=tmp_path / "index", rerank=True)
+    assert s.search("robots grasping objects").mode == "hybrid"  # no re-ranker vectors yet
+    embed_missing(embedded, load_embedder("minilm-l6-int8"))
+    r = s.search("robots grasping objects")
+    assert r.mode == "hybrid+rerank" and r.hits[0].paper.id == "2506.00001"
+    assert "minilm" in r.hits[0].parts and "rerank" in r.hits[0].parts
