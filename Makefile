@@ -26,11 +26,19 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test]'
 	@rm -f $(VENV)/.test-installed-*; touch $@
 
+# The whole suite runs on SQLite and, on a throwaway PostgreSQL + pgvector cluster that this
+# target installs (Debian packages) and starts on a free port, on PostgreSQL too.
 test: test-deps
-	@if [ -x scripts/ensure-chromium.sh ]; then bash scripts/ensure-chromium.sh; fi
+	@bash scripts/ensure-chromium.sh
+	@set -e; \
+	if [ -z "$$PAPERBOARD_TEST_POSTGRES_URL" ]; then \
+	  if out=$$(bash scripts/pg-test-cluster.sh start); then \
+	    eval "$$out"; trap 'bash scripts/pg-test-cluster.sh stop "$$PAPERBOARD_PG_CLUSTER_DIR"' EXIT; \
+	  else echo "make test: PostgreSQL could not be started, testing SQLite only" >&2; fi; \
+	fi; \
 	$(BIN)/pytest -q
 
-bench: install
+bench: test-deps
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 lint: test-deps

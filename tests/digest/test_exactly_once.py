@@ -85,7 +85,7 @@ def test_repeated_sigkill_of_the_cli_mid_send_then_rerun(mail_settings, tmp_stor
     cmd = [sys.executable, "-m", "paperboard", "digest", "send", "--date", TUESDAY.isoformat()]
     env = _env(PAPERBOARD_SMTP_RATE_PER_SECOND="300")
     rng = random.Random(20250603)
-    kills = 0
+    kills = in_doubt = 0
     for _ in range(5):
         start = smtp.count()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -99,8 +99,13 @@ def test_repeated_sigkill_of_the_cli_mid_send_then_rerun(mail_settings, tmp_stor
             kills += 1
         proc.wait(timeout=30)
         proc.stderr.close()
+        # A row caught in 'sending' (committed, final dot maybe not yet written) is the one
+        # documented window: resumed as sent, it may be lost, never sent twice.
+        in_doubt += tmp_store.outbox_counts().get("sending", 0)
     assert kills >= 3 and smtp.count() < len(expected)
     final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stderr
-    _assert_exactly_once(smtp, expected)
+    received = {m.message_id for m in smtp.messages}
+    _assert_exactly_once(smtp, expected, lost=len(expected) - len(received))
+    assert len(expected) - len(received) <= in_doubt
     assert tmp_store.outbox_counts() == {"sent": len(expected)}

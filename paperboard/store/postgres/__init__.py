@@ -1,0 +1,29 @@
+"""The production backend: PostgreSQL (psycopg 3, a connection pool per process)."""
+
+from __future__ import annotations
+
+from ..base import Store
+from . import migrations
+from .accounts import PostgresAccounts
+from .database import Database, redact
+from .digest import PostgresDigest
+from .papers import PostgresPapers
+from .vectors import PostgresVectors
+
+
+class PostgresStore(PostgresPapers, PostgresAccounts, PostgresDigest, PostgresVectors, Store):
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self._db = Database(url, pool_size=pool_size)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact(self.url)!r})"
+
+    def migrate(self) -> list[str]:
+        return migrations.migrate(self._db)
+
+    def schema_version(self) -> int:
+        return migrations.current_version(self._db)
+
+    def close(self) -> None:
+        self._db.close()
