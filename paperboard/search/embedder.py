@@ -46,9 +46,10 @@ class Embedder(Protocol):
     dim: int
 
     def encode(
-        self, texts: Sequence[str], batch_size: int = 64, progress: bool = False
+        self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False
     ) -> np.ndarray:
-        """float32 array (len(texts), dim); rows are unit length, or zero for blank text."""
+        """float32 array (len(texts), dim); rows are unit length, or zero for blank text.
+        ``batch_size`` None picks the model's own efficient size."""
         ...
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -77,9 +78,7 @@ def _clean(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise TypeError("encode() takes a list of texts; use encode_query() for one string")
     # Lone surrogates (from malformed JSON escapes) cannot cross into the Rust tokenizer.
-    return [
-        (t or "")[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8") for t in texts
-    ]
+    return [(t or "")[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8") for t in texts]
 
 
 def _require(path: Path, model: str) -> Path:
@@ -105,10 +104,12 @@ class _EmbedderBase:
 
     name: str
     dim: int
+    default_batch_size = 64
 
     def encode(
-        self, texts: Sequence[str], batch_size: int = 64, progress: bool = False
+        self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False
     ) -> np.ndarray:
+        batch_size = self.default_batch_size if batch_size is None else batch_size
         texts = _clean(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         todo = [i for i, t in enumerate(texts) if t.strip()]
@@ -132,6 +133,8 @@ class _EmbedderBase:
 class StaticEmbedder(_EmbedderBase):
     """model2vec static model: mean of per-token vectors, no neural network at run time."""
 
+    default_batch_size = 1024  # per-call overhead dominates below this
+
     def __init__(self, path: Path, name: str = STATIC_MODEL) -> None:
         for f in ("model.safetensors", "tokenizer.json", "config.json"):
             _require(path / f, name)
@@ -148,6 +151,8 @@ class StaticEmbedder(_EmbedderBase):
 
 class OnnxEmbedder(_EmbedderBase):
     """all-MiniLM-L6-v2 (int8 ONNX): BERT tokens → transformer → mean over real tokens."""
+
+    default_batch_size = 32  # larger batches pad more and gain nothing on 2 cores
 
     def __init__(
         self,

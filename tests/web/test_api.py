@@ -135,3 +135,24 @@ def test_openapi_document_lists_typed_responses(client):
     ok = paths["/api/daily_papers"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok["items"]["$ref"].endswith("/DailyPaper")
     assert not any(p.startswith(("/papers", "/login")) for p in paths)  # pages stay out of the API doc
+
+
+def test_search_api_filters_and_modes(client):
+    r = client.get("/api/papers/search", params={"q": "diffusion", "category": "cs.RO", "mode": "bm25"})
+    assert r.status_code == 200 and {h["paper"]["id"] for h in r.json()} == {"2607.00002"}
+    r = client.get("/api/papers/search", params={"q": "diffusion", "from": "2030-01-01"})
+    assert r.status_code == 200 and r.json() == []
+    assert client.get("/api/papers/search", params={"q": "x", "from": "not-a-date"}).status_code == 422
+    assert client.get("/api/papers/search", params={"q": "x", "mode": "magic"}).status_code == 422
+
+
+def test_similar_papers_api(client, loaded_store):
+    from paperboard.search.embedder import load_embedder
+    from paperboard.search.embedding import embed_missing
+
+    assert client.get("/api/papers/2607.00002/similar").json() == []  # nothing embedded yet
+    embed_missing(loaded_store, load_embedder())
+    r = client.get("/api/papers/2607.00002/similar", params={"limit": 5})
+    ids = [h["paper"]["id"] for h in r.json()]
+    assert r.status_code == 200 and len(ids) == 5 and "2607.00002" not in ids
+    assert client.get("/api/papers/0000.00000/similar").status_code == 404

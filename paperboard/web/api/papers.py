@@ -118,17 +118,27 @@ def search_papers(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Search text")],
     limit: Annotated[int, Query(ge=1, le=120)] = 20,
+    mode: Annotated[Literal["hybrid", "bm25", "dense"], Query(description="Ranking stages")] = "hybrid",
+    category: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z][A-Za-z\-]*(\.[A-Za-z\-]+)?$")] = None,
+    organization: Annotated[str | None, Query(max_length=200)] = None,
+    author: Annotated[str | None, Query(max_length=300)] = None,
+    date_from: Annotated[dt.date | None, Query(alias="from", description="Feed day from (inclusive)")] = None,
+    date_until: Annotated[dt.date | None, Query(alias="until", description="Feed day until (inclusive)")] = None,
 ):
-    """Search papers (syntax: words, "phrases", -exclude, ti: au: abs: cat:)."""
-    store = request.app.state.store
+    """Search papers (syntax: words, "phrases", -exclude, ti: au: abs: cat:), with filters."""
+    filters = PaperQuery(
+        start=date_from, end=date_until, category=category, organization=organization, author=author
+    )
     try:
-        response = request.app.state.searcher.search(
-            q, filters=PaperQuery(), limit=limit
-        )
+        response = request.app.state.searcher.search(q, filters=filters, limit=limit, mode=mode)
     except (QueryError, QuerySyntaxError) as exc:
         raise HTTPException(400, str(exc)) from None
+    return _search_results(request, response.hits[:limit])
+
+
+def _search_results(request: Request, hits) -> list[SearchResult]:
+    store = request.app.state.store
     now = effective_now(store)
-    hits = response.hits[:limit]
     counts = store.comment_counts([h.paper.id for h in hits])
     return [
         SearchResult(**daily_paper(h.paper, counts.get(h.paper.id, 0), now).model_dump(), score=h.score)
@@ -184,12 +194,16 @@ def remove_upvote(request: Request, paper_id: str, user: Annotated[User, Depends
     return _vote(request, paper_id, user, False)
 
 
-@router.get("/papers/{paper_id:path}", response_model=PaperOut, responses=E404)
-def get_paper(request: Request, paper_id: str):
-    """One paper by arXiv id (with or without version), arXiv URL, or local id."""
+@router.get("/papers/{paper_id:path}/similar", response_model=list[SearchResult], responses=E404)
+def similar_papers(request: Request, paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 10):
+    """Papers nearest in meaning to this one (itself excluded); empty before embedding."""
+    paper = _find_paper(request.app.state.store, paper_id)
+    return _search_results(request, request.app.state.searcher.similar(paper.id, limit=limit))
+
+
+def _find_paper(store, paper_id: str):
     from ...ids import InvalidId, parse_arxiv_id
 
-    store = request.app.state.store
     paper = store.get_paper(paper_id)
     if paper is None and len(paper_id) < 300:
         try:
@@ -198,5 +212,13 @@ def get_paper(request: Request, paper_id: str):
             paper = None
     if paper is None:
         raise HTTPException(404, f"no paper {paper_id[:80]!r} here")
+    return paper
+
+
+@router.get("/papers/{paper_id:path}", response_model=PaperOut, responses=E404)
+def get_paper(request: Request, paper_id: str):
+    """One paper by arXiv id (with or without version), arXiv URL, or local id."""
+    store = request.app.state.store
+    paper = _find_paper(store, paper_id)
     counts = store.comment_counts([paper.id])
     return paper_out(paper, counts.get(paper.id, 0), effective_now(store))
