@@ -52,10 +52,32 @@ _indexes: dict[tuple[str, str], object] = {}
 _indexes_lock = threading.Lock()
 
 
+class DatabaseIndex:
+    """The vector index of a database that has its own (PostgreSQL + pgvector HNSW): both
+    search stages then run inside the database, and every worker shares one index."""
+
+    def __init__(self, store: Store, model: str) -> None:
+        self.store, self.model = store, model
+
+    def __len__(self) -> int:
+        return self.store.vector_stats(self.model)[0]
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Nothing to catch up: the database maintains its index on every write."""
+
+    def save(self) -> None:
+        """Nothing to save: the index lives in the database."""
+
+    def search(self, query, k: int) -> list[tuple[int, float]]:
+        return [(key, 1.0 - distance) for key, distance in self.store.nearest_vectors(self.model, query, k)]
+
+
 def shared_index(store: Store, model: str, index_dir: Path | None):
     """One vector index per (database, model) per process: building one costs seconds."""
     from .index import VectorIndex
 
+    if hasattr(store, "nearest_vectors"):
+        return DatabaseIndex(store, model)
     key = (store.url, model)
     with _indexes_lock:
         index = _indexes.get(key)
