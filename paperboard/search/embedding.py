@@ -48,3 +48,19 @@ def embed_missing(
             on_batch(summary.embedded, total)
     summary.remaining = store.count_without_vectors(embedder.name)
     return summary
+
+
+def embed_papers(store: VectorStore, embedder: Embedder, paper_ids: list[str]) -> int:
+    """Embed these papers now (a submitted paper is searchable by meaning at once)."""
+    from ..store.base import PaperStore
+
+    keys = store.paper_keys(paper_ids)
+    if not keys or not isinstance(store, PaperStore):
+        return 0
+    papers = store.get_papers(list(keys))
+    todo = [(keys[pid], p) for pid, p in papers.items()]
+    if not todo:
+        return 0
+    vectors = embedder.encode([paper_text(p.title, p.abstract) for _, p in todo])
+    store.put_vectors(embedder.name, [k for k, _ in todo], vectors)
+    return len(todo)

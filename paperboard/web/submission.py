@@ -6,6 +6,7 @@ offline machine or an unknown id leaves the store exactly as it was.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,6 +15,8 @@ from ..ids import InvalidId, parse_arxiv_id
 from ..models import Paper
 from ..store.accounts import User
 from ..store.base import Store
+
+log = logging.getLogger(__name__)
 
 SUBMIT_RETRIES = 1
 """A person is waiting: one retry, not the harvester's patient backoff."""
@@ -72,5 +75,18 @@ def submit(store: Store, settings: Settings, text: str, user: User) -> Submitted
     finally:
         client.close()
     store.upsert_papers([paper])
+    _embed_now(store, paper.id)
     stored = store.get_paper(paper.id)
     return Submitted(stored or paper, True)
+
+
+def _embed_now(store: Store, paper_id: str) -> None:
+    """Give the submitted paper its vector now, so it is found by meaning at once; a missing
+    model only delays that until the next `paperboard embed`."""
+    from ..search.embedder import ModelFilesMissing, load_embedder
+    from ..search.embedding import embed_papers
+
+    try:
+        embed_papers(store, load_embedder(), [paper_id])
+    except (ModelFilesMissing, ImportError, OSError) as exc:
+        log.warning("submitted paper %s not embedded yet: %s", paper_id, exc)

@@ -39,6 +39,9 @@ def test_submit_puts_the_paper_on_todays_feed(settings, loaded_store, arxiv):
         assert "Submitted by submitter" in page and "on today" in page
         paper = loaded_store.get_paper("2401.08001")
         assert paper.submitted_by == "submitter"
+        # embedded at once: findable by meaning before any `paperboard embed` run
+        key = loaded_store.paper_keys(["2401.08001"])["2401.08001"]
+        assert key in loaded_store.get_vectors("minilm-static-256", [key])
         assert paper.feed_day == datetime.now(UTC).date()
         today = client.get("/papers", params={"date": paper.feed_day.isoformat()}).text
         assert "submitted by submitter" in today
