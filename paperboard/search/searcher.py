@@ -27,7 +27,7 @@ from .query import ParsedQuery, parse_query, words_of
 log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense"]
-CANDIDATES = 100
+CANDIDATES = 50
 """How many papers each stage proposes to the fusion."""
 FUSION = "zscore"
 DENSE_WEIGHT = 0.5

@@ -10,6 +10,7 @@ from .accounts import SQLiteAccounts
 from .database import Database
 from .digest import SQLiteDigest
 from .papers import SQLitePapers
+from .termstats import TermStats
 from .vectors import SQLiteVectors
 
 
@@ -18,6 +19,7 @@ class SQLiteStore(SQLitePapers, SQLiteAccounts, SQLiteDigest, SQLiteVectors, Sto
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
         self._db = Database(self.path, read_pool_size=read_pool_size)
+        self._term_stats = TermStats()
 
     def migrate(self) -> list[str]:
         return migrations.migrate(self._db)

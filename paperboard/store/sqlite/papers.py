@@ -14,6 +14,7 @@ from ..base import PaperQuery, QuerySyntaxError, SearchHit, StoreStats, UpsertRe
 from ..merge import COLUMNS as _COLUMNS
 from ..merge import _is_local, _title_match, merge_rows, paper_to_row
 from .database import Database
+from .termstats import TermStats
 
 _FTS_COLUMN = {"ti": "title", "abs": "abstract", "au": "authors"}
 BM25_WEIGHTS = (8.0, 1.0, 2.0)
@@ -117,6 +118,7 @@ def _order(sort: str, alias: str = "p") -> str:
 
 class SQLitePapers:
     _db: Database
+    _term_stats: TermStats
 
     # -- writes -----------------------------------------------------------------------
     def upsert_papers(self, papers: Iterable[Paper]) -> UpsertResult:
@@ -274,7 +276,6 @@ class SQLitePapers:
         offset: int = 0,
         match: Literal["all", "any"] = "all",
     ) -> list[SearchHit]:
-        expr = fts_expression(query, match)
         where, args = _filters(filters)
         for cat in query.categories:
             where.append("(p.primary_category = ? OR EXISTS (SELECT 1 FROM json_each(p.categories) WHERE value = ?))")
@@ -289,6 +290,10 @@ class SQLitePapers:
         sql += " ORDER BY _score LIMIT ? OFFSET ?"
         try:
             with self._db.reader() as conn:
+                if match == "any" and len(query.positive) > 1:
+                    kept = self._term_stats.rarest(conn, query.positive)
+                    query = ParsedQuery(query.text, [*kept, *query.negative], query.categories)
+                expr = fts_expression(query, match)
                 rows = conn.execute(sql, [expr, *args, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QuerySyntaxError(f"cannot run this search: {exc}") from exc
