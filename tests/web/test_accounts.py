@@ -108,3 +108,10 @@ def test_password_change_ends_other_sessions(client, make_client):
 def test_account_page_needs_login(client):
     r = client.get("/account", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_account_page_links_to_email_digests(client):
+    signup(client, "reader")
+    page = client.get("/account").text
+    assert 'href="/account/alerts"' in page
+    assert client.get("/account/alerts").status_code == 200
