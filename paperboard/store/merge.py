@@ -113,3 +113,46 @@ def _title_match(
         arxiv = [k for k in candidates if not _is_local(working[k]["id"])]
         return (arxiv or local or [None])[0]
     return local[0] if local else None
+
+
+def apply_records(
+    incoming: list[dict[str, Any]],
+    working: dict[int | str, dict[str, Any]],
+    by_id: dict[str, int | str],
+    by_title: dict[str, list[int | str]],
+    result: Any,
+    now: str,
+) -> list[tuple[str, int | str]]:
+    """Fold a batch's records, in order, into the working rows (both backends' one loop).
+
+    ``working`` maps a stored row's rowid (or ``"new:<id>"`` for a row this batch creates) to
+    its merged state; ``by_id`` finds rows by id or alias, ``by_title`` by title key for seed
+    cards. Counts go to ``result`` (an UpsertResult); returns (alias, row key) pairs to record.
+    """
+    new_aliases: list[tuple[str, int | str]] = []
+    for rec in incoming:
+        key = by_id.get(rec["id"])
+        if key is None:
+            key = _title_match(rec, by_title, working)
+        if key is None:
+            rec = dict(rec, ingested_at=now)
+            key = "new:" + rec["id"]
+            working[key] = rec
+            by_id[rec["id"]] = key
+            by_title.setdefault(rec["title_key"], []).append(key)
+            result.inserted += 1
+            continue
+        before = working[key]
+        merged = merge_rows(before, rec)
+        if merged["id"] != before["id"]:
+            new_aliases.append((before["id"], key))
+        elif rec["id"] != merged["id"]:
+            new_aliases.append((rec["id"], key))
+        by_id[rec["id"]] = key
+        by_id[merged["id"]] = key
+        if merged == before:
+            result.unchanged += 1
+        else:
+            working[key] = merged
+            result.updated += 1
+    return new_aliases

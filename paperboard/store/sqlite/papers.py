@@ -12,7 +12,7 @@ from ...models import Paper
 from ...search.query import ParsedQuery, Term
 from ..base import PaperQuery, QuerySyntaxError, SearchHit, StoreStats, UpsertResult
 from ..merge import COLUMNS as _COLUMNS
-from ..merge import _is_local, _title_match, merge_rows, paper_to_row
+from ..merge import _is_local, apply_records, paper_to_row
 from .database import Database
 from .termstats import TermStats
 
@@ -157,32 +157,7 @@ class SQLitePapers:
                 by_title.setdefault(row["title_key"], []).append(row["rowid"])
 
         working: dict[int | str, dict[str, Any]] = {k: dict(v) for k, v in original.items()}
-        new_aliases: list[tuple[str, int | str]] = []
-        for rec in incoming:
-            key = by_id.get(rec["id"])
-            if key is None:
-                key = _title_match(rec, by_title, working)
-            if key is None:
-                rec = dict(rec, ingested_at=now)
-                key = "new:" + rec["id"]
-                working[key] = rec
-                by_id[rec["id"]] = key
-                by_title.setdefault(rec["title_key"], []).append(key)
-                result.inserted += 1
-                continue
-            before = working[key]
-            merged = merge_rows(before, rec)
-            if merged["id"] != before["id"]:
-                new_aliases.append((before["id"], key))
-            elif rec["id"] != merged["id"]:
-                new_aliases.append((rec["id"], key))
-            by_id[rec["id"]] = key
-            by_id[merged["id"]] = key
-            if merged == before:
-                result.unchanged += 1
-            else:
-                working[key] = merged
-                result.updated += 1
+        new_aliases = apply_records(incoming, working, by_id, by_title, result, now)
 
         inserts = [w for k, w in working.items() if isinstance(k, str)]
         updates = [w for k, w in working.items() if isinstance(k, int) and w != original[k]]
