@@ -23,3 +23,17 @@ def test_common_words_are_dropped_from_an_any_word_search(tmp_store, monkeypatch
     assert len(hits) == 40
     with tmp_store._db.reader() as conn:
         assert termstats.TermStats.stems(conn, ["policies", "Learning"]) == [["polici"], ["learn"]]
+
+
+def test_all_words_query_of_very_common_words_runs_on_titles(tmp_store, monkeypatch):
+    if not hasattr(tmp_store, "_term_stats"):
+        pytest.skip("SQLite FTS5 only: PostgreSQL ranks with its own index statistics")
+    papers = [Paper(id=f"2506.{i:05d}", title=f"Paper {i}", abstract="deep learning", feed_day="2025-06-02") for i in range(30)]
+    papers.append(Paper(id="2506.09999", title="Deep learning at scale", feed_day="2025-06-02"))
+    tmp_store.upsert_papers(papers)
+    assert len(tmp_store.keyword_search(parse_query("deep learning"), limit=100)) == 31
+    monkeypatch.setattr(termstats, "ALL_WORDS_BUDGET", 10)
+    hits = tmp_store.keyword_search(parse_query("deep learning"), limit=100)
+    assert [h.paper.id for h in hits] == ["2506.09999"]
+    # A phrase is selective by itself: no restriction.
+    assert len(tmp_store.keyword_search(parse_query('"deep learning"'), limit=100)) == 31

@@ -13,6 +13,7 @@ from ...search.query import ParsedQuery, Term
 from ..base import PaperQuery, QuerySyntaxError, SearchHit, StoreStats, UpsertResult
 from ..merge import COLUMNS as _COLUMNS
 from ..merge import _is_local, apply_records, paper_to_row
+from . import termstats
 from .database import Database
 from .termstats import TermStats
 
@@ -269,6 +270,10 @@ class SQLitePapers:
                     kept = self._term_stats.rarest(conn, query.positive)
                     query = ParsedQuery(query.text, [*kept, *query.negative], query.categories)
                 expr = fts_expression(query, match)
+                if match == "all":
+                    rarest = self._term_stats.rarest_count(conn, query.positive)
+                    if rarest is not None and rarest > termstats.ALL_WORDS_BUDGET:
+                        expr = f"title : ({expr})" if not query.negative else expr
                 rows = conn.execute(sql, [expr, *args, max(0, limit), max(0, offset)]).fetchall()
         except sqlite3.OperationalError as exc:
             raise QuerySyntaxError(f"cannot run this search: {exc}") from exc

@@ -17,6 +17,9 @@ from ...search.query import Term
 
 POSTINGS_BUDGET = 5_000
 """At most this many postings are walked by an any-word query (whatever the corpus size)."""
+ALL_WORDS_BUDGET = 20_000
+"""An all-words query whose rarest word is in more papers than this is run on titles only:
+FTS5 ranks every match, and "deep learning" matches most of a corpus."""
 REFRESH_GROWTH = 0.1
 REFRESH_SECONDS = 3600.0
 CHECK_SECONDS = 60.0
@@ -75,3 +78,13 @@ class TermStats:
             kept.append(t)
             spent += cost[t]
         return kept
+
+    def rarest_count(self, conn: sqlite3.Connection, terms: list[Term]) -> int | None:
+        """Postings of the rarest plain word (bounds an all-words query's matches); None when
+        a phrase or field term already makes the query selective."""
+        if not terms or any(t.is_phrase or t.field for t in terms):
+            return None
+        with self._lock:
+            self._refresh(conn)
+        tokens = self.stems(conn, [t.words[0] for t in terms])
+        return min(sum(self._df.get(tok, 0) for tok in toks) for toks in tokens)
