@@ -21,8 +21,8 @@ CONTENT = (
     "updated", "comment", "journal_ref", "doi", "license", "code_urls", "project_urls",
 )  # fmt: skip
 COLUMNS = (
-    "id", *CONTENT, "author_count", "published", "organization", "feed_day", "submitted_by",
-    "base_upvotes", "upvotes", "hidden", "ingested_at",
+    "id", *CONTENT, "author_count", "published", "organization", "organization_rank", "feed_day",
+    "submitted_by", "base_upvotes", "upvotes", "hidden", "ingested_at",
 )  # fmt: skip
 
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
@@ -37,7 +37,7 @@ def _iso(value: datetime | date | None) -> str | None:
 
 
 def paper_to_row(p: Paper) -> dict[str, Any]:
-    return {
+    row = {
         "id": p.id,
         "version": p.version,
         "title": p.title,
@@ -56,12 +56,16 @@ def paper_to_row(p: Paper) -> dict[str, Any]:
         "code_urls": _dumps(p.code_urls),
         "project_urls": _dumps(p.project_urls),
         "organization": p.organization,
+        "organization_rank": None,  # set below, once the row's newness is known
         "feed_day": p.feed_day.isoformat(),
         "submitted_by": p.submitted_by,
         "base_upvotes": p.upvotes,
         "upvotes": p.upvotes,
         "hidden": 0,
     }
+    if row["organization"]:
+        row["organization_rank"] = _rank_text(_newness(row))
+    return row
 
 
 def _is_local(paper_id: str) -> bool:
@@ -77,16 +81,38 @@ def _newness(row: dict[str, Any]) -> tuple[int, str, int]:
     return (0 if _is_local(row["id"]) else 1, row["updated"] or "", row["version"])
 
 
+def _rank_text(newness: tuple[int, str, int]) -> str:
+    return _dumps(list(newness))
+
+
+def _organization_rank(row: dict[str, Any]) -> tuple[int, str, int]:
+    """How new the record was that the row's organization came from.
+
+    Rows stored before this was recorded carry no rank: their own newness stands in.
+    """
+    text = row.get("organization_rank")
+    if text:
+        a, u, v = json.loads(text)
+        return (a, u, v)
+    return _newness(row)
+
+
+def _merge_links(a: str, b: str) -> str:
+    """Links found in any version stay useful; their union is sorted so it is the same
+    whatever order the versions arrived in."""
+    if a == b:
+        return a
+    return _dumps(sorted(set(json.loads(a)) | set(json.loads(b))))
+
+
 def merge_rows(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     """Merge two records of one paper so the result does not depend on arrival order."""
     newer, older = (incoming, stored) if _newness(incoming) > _newness(stored) else (stored, incoming)
     merged = dict(stored)
     for col in CONTENT:
         merged[col] = newer[col]
-    for col in ("code_urls", "project_urls"):  # links found in any version stay useful
-        if newer[col] != older[col] and older[col] != "[]":
-            first = json.loads(newer[col])
-            merged[col] = _dumps(first + [u for u in json.loads(older[col]) if u not in first])
+    for col in ("code_urls", "project_urls"):
+        merged[col] = _merge_links(stored[col], incoming[col])
     if _is_local(merged["id"]) and not _is_local(incoming["id"]):
         merged["id"] = incoming["id"]
     merged["author_count"] = max(stored["author_count"] or 0, incoming["author_count"] or 0) or None
@@ -94,7 +120,13 @@ def merge_rows(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, An
     merged["published"] = min(published) if published else None
     earlier = stored if stored["feed_day"] <= incoming["feed_day"] else incoming
     merged["feed_day"] = earlier["feed_day"]
-    merged["organization"] = newer["organization"] or older["organization"]
+    # The organization of the newest record that names one (ties: the larger name), so a
+    # version that omits it neither erases it nor makes the result depend on arrival order.
+    carriers = [r for r in (stored, incoming) if r["organization"]]
+    if carriers:
+        best = max(carriers, key=lambda r: (_organization_rank(r), r["organization"]))
+        merged["organization"] = best["organization"]
+        merged["organization_rank"] = _rank_text(_organization_rank(best))
     merged["submitted_by"] = earlier["submitted_by"] or stored["submitted_by"] or incoming["submitted_by"]
     base = max(stored["base_upvotes"], incoming["base_upvotes"])
     merged["upvotes"] = stored["upvotes"] + (base - stored["base_upvotes"])

@@ -33,9 +33,7 @@ def _records(seed: int, n: int = 60) -> list[Paper]:
     for i in range(n):
         title = " ".join(rng.sample(WORDS, 4)).title() + f" {i}"
         # Known limit of the merge rules (see the closing note): a seed card is matched by its
-        # title as it is *now*, and an organization only some versions carry can depend on
-        # arrival order. Papers with a seed card therefore keep one title and no organization
-        # of their own here, so arrival order must not matter.
+        # title as it is *now*, so papers with a seed card keep one title here.
         seeded = i % 7 == 0
         for v in range(1, rng.randint(1, 3) + 1):
             out.append(
@@ -45,7 +43,8 @@ def _records(seed: int, n: int = 60) -> list[Paper]:
                     authors=[f"Author {rng.randint(1, 20)}" for _ in range(rng.randint(1, 4))],
                     categories=rng.sample(["cs.CL", "cs.CV", "cs.LG", "cs.RO"], 2),
                     feed_day=date(2025, 6, rng.randint(2, 20)), upvotes=rng.randint(0, 9),
-                    organization=None if seeded else rng.choice([None, "Lab", "Meta"]),
+                    organization=rng.choice([None, "Lab", "Meta"]),
+                    code_urls=rng.sample(["https://github.com/a/x", "https://github.com/b/y"], rng.randint(0, 2)),
                 )
             )  # fmt: skip
         if seeded:  # a seed card of the same paper, before or after its arXiv record
@@ -77,7 +76,12 @@ def test_fresh_database_migrates_once_and_upgrades_in_place(pg_databases, monkey
         with PostgresStore(url) as old:
             assert old.schema_version() == 0
             assert old.migrate() == ["0001_papers"]
-            old.upsert_papers([Paper(id="2506.00001", title="Kept across upgrades", feed_day="2025-06-02")])
+            with old._db.transaction() as conn:  # a row as the first release's code wrote it
+                conn.execute(
+                    "INSERT INTO papers (id, title, title_key, feed_day, organization, ingested_at)"
+                    " VALUES ('2506.00001', 'Kept across upgrades', 'kept across upgrades', '2025-06-02', 'Lab',"
+                    " now())"
+                )
         monkeypatch.setattr(pg_migrations, "available", lambda: all_migrations)
         with PostgresStore(url) as store:
             applied = store.migrate()
@@ -85,6 +89,9 @@ def test_fresh_database_migrates_once_and_upgrades_in_place(pg_databases, monkey
             assert store.schema_version() == all_migrations[-1][0]
             assert store.migrate() == []
             assert store.get_paper("2506.00001").title == "Kept across upgrades"
+            store.upsert_papers([Paper(id="2506.00001", version=2, title="Revised", feed_day="2025-06-03")])
+            got = store.get_paper("2506.00001")
+            assert (got.title, got.organization) == ("Revised", "Lab")
 
 
 def test_failing_migration_leaves_previous_version(pg_databases, monkeypatch):

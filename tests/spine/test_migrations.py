@@ -24,7 +24,13 @@ def test_existing_database_with_data_is_upgraded_in_place(tmp_path, monkeypatch)
     monkeypatch.setattr(migrations, "available", lambda: all_migrations[:1])
     old = SQLiteStore(tmp_path / "b.db")
     old.migrate()
-    old.upsert_papers([Paper(id="2506.00001", title="Kept across upgrades", feed_day="2025-06-02")])
+    with old._db.writer() as conn:  # a row as the first release's code wrote it
+        conn.execute(
+            "INSERT INTO papers (id, title, title_key, feed_day, organization, ingested_at)"
+            " VALUES ('2506.00001', 'Kept across upgrades', 'kept across upgrades', '2025-06-02', 'Lab',"
+            " '2025-06-02T00:00:00+00:00')"
+        )
+        conn.execute("INSERT INTO papers_fts (rowid, title, abstract, authors) SELECT rowid, title, abstract, authors FROM papers")
     assert old.schema_version() == 1
     old.close()
 
@@ -34,6 +40,9 @@ def test_existing_database_with_data_is_upgraded_in_place(tmp_path, monkeypatch)
     assert [name.split("_")[0] for name in applied] == [f"{v:04d}" for v, _, _ in all_migrations[1:]]
     assert store.schema_version() == all_migrations[-1][0]
     assert store.get_paper("2506.00001").title == "Kept across upgrades"
+    # A newer version that names no organization merges into the old row and keeps it.
+    store.upsert_papers([Paper(id="2506.00001", version=2, title="Revised", feed_day="2025-06-03")])
+    assert (store.get_paper("2506.00001").title, store.get_paper("2506.00001").organization) == ("Revised", "Lab")
     store.close()
 
 

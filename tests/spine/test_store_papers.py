@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, date, datetime
 
@@ -73,6 +74,32 @@ def test_random_order_batches_give_the_same_store(tmp_path):
         snaps.append(snapshot(store))
         store.close()
     assert snaps[0] == snaps[1] == snaps[2]
+
+
+def test_organization_and_links_do_not_depend_on_arrival_order(tmp_store):
+    """The newest record naming an organization decides it; links from every version are kept.
+
+    Each arrival order goes to its own paper id, one record per upsert, so each is a separate
+    history in one store.
+    """
+
+    def versions(pid: str) -> list[Paper]:
+        return [
+            paper(pid, "V1", version=1, organization="Beta", code_urls=["https://github.com/b/one"]),
+            paper(pid, "V2", version=2, organization="Alpha", code_urls=["https://github.com/a/two"]),
+            paper(pid, "V3", version=3, project_urls=["https://example.org/three"]),
+        ]
+
+    got = set()
+    for n, order in enumerate(itertools.permutations(range(3))):
+        pid = f"2506.{n:05d}"
+        records = versions(pid)
+        for i in order:
+            tmp_store.upsert_papers([records[i]])
+        p = tmp_store.get_paper(pid)
+        got.add((p.title, p.version, p.organization, tuple(p.code_urls), tuple(p.project_urls)))
+    assert got == {("V3", 3, "Alpha", ("https://github.com/a/two", "https://github.com/b/one"),
+                    ("https://example.org/three",))}  # fmt: skip
 
 
 def test_seed_card_merges_into_arxiv_paper_of_same_title(tmp_store):
