@@ -13,6 +13,7 @@ def embed_and_index(app: AppContext, *, model: str | None = None, rebuild: bool 
     """Embed what is missing, then bring the saved index up to date (also used by ingest)."""
     from ..search.embedder import ModelFilesMissing, load_embedder
     from ..search.embedding import embed_missing
+    from ..search.keyword_index import shared_keyword_index
     from ..search.searcher import shared_index
 
     try:
@@ -39,6 +40,9 @@ def embed_and_index(app: AppContext, *, model: str | None = None, rebuild: bool 
     index = shared_index(store, embedder.name, index_dir)
     index.refresh(force=True)
     index.save()
+    keywords = shared_keyword_index(store, index_dir)
+    if keywords is not None:
+        keywords.refresh(force=True)  # large SQLite corpora: the keyword index, built now, not on a first search
     if not quiet:
         click.echo(
             f"embedded {summary.embedded:,} papers with {embedder.name}; {len(index):,} in the index"

@@ -1,8 +1,10 @@
 """The one entry point every interface (CLI, web, API, digest) uses to search.
 
 Stages, each switchable so the benchmark can show what it adds:
-1. keyword: BM25 over title/abstract/authors (SQLite FTS5 or PostgreSQL tsvector), all words
-   first, widened to any word when that finds too little;
+1. keyword: BM25 over title/abstract/authors, all words first, widened to any word when that
+   finds too little. PostgreSQL ranks in the database (tsvector); SQLite uses FTS5, or on a
+   large corpus a Tantivy index kept next to the database (keyword_index.py) for the
+   queries it can answer alone (no metadata filters);
 2. dense: the query embedded by the corpus model, nearest papers from the vector index;
 3. fusion: reciprocal rank fusion of the two candidate lists.
 Filters (dates, category, organization, author), exclusions and field terms constrain every
@@ -22,6 +24,7 @@ from ..ids import InvalidId, parse_arxiv_id
 from ..models import Paper
 from ..store.base import PaperQuery, SearchHit, Store
 from .fusion import rrf, score_fusion
+from .keyword_index import KeywordIndexUnavailable, shared_keyword_index
 from .query import ParsedQuery, parse_query, words_of
 
 log = logging.getLogger(__name__)
@@ -127,6 +130,12 @@ class Searcher:
         return shared_index(self.store, emb.name, self.index_dir) if emb is not None else None
 
     def keyword(self, parsed: ParsedQuery, filters: PaperQuery | None, k: int) -> list[SearchHit]:
+        index = shared_keyword_index(self.store, self.index_dir)
+        if index is not None and parsed.positive and not _has_filters(parsed, filters):
+            try:
+                return self._keyword_from_index(index, parsed, k)
+            except KeywordIndexUnavailable:
+                pass  # FTS5 answers the same query, only slower
         hits = self.store.keyword_search(parsed, filters, limit=k, match="all")
         if len(hits) < k and len(parsed.positive) > 1:
             # A vague multi-word question rarely has every word in one paper: widen to any.
@@ -134,6 +143,18 @@ class Searcher:
             extra = self.store.keyword_search(parsed, filters, limit=k, match="any")
             hits += [h for h in extra if h.paper.id not in seen][: k - len(hits)]
         return hits
+
+    def _keyword_from_index(self, index, parsed: ParsedQuery, k: int) -> list[SearchHit]:
+        found = index.search(parsed, limit=k, match="all")
+        if len(found) < k and len(parsed.positive) > 1:
+            # Widened like FTS5: the rarest words only, so a paper with every word still
+            # outscores one that repeats the common ones.
+            kept = self.store.rarest_terms(parsed.positive)
+            widened = ParsedQuery(parsed.text, [*kept, *parsed.negative], parsed.categories)
+            seen = {key for key, _ in found}
+            found += [(key, s) for key, s in index.search(widened, limit=k, match="any") if key not in seen][: k - len(found)]
+        papers = self.store.papers_by_keys([key for key, _ in found])
+        return [SearchHit(papers[key], s, {"bm25": s}) for key, s in found if key in papers]
 
     def dense(
         self, parsed: ParsedQuery, filters: PaperQuery | None, k: int, query_vector=None
@@ -309,13 +330,18 @@ def _needs_exact_match(parsed: ParsedQuery) -> bool:
 
 
 def _has_constraints(parsed: ParsedQuery, filters: PaperQuery | None) -> bool:
-    if parsed.negative or parsed.categories:
+    return bool(parsed.negative) or _has_filters(parsed, filters)
+
+
+def _has_filters(parsed: ParsedQuery, filters: PaperQuery | None) -> bool:
+    """Constraints on a paper's metadata (exclusions are words, which every engine checks)."""
+    if parsed.categories:
         return True
     if filters is None:
         return False
     return any(
         (filters.start, filters.end, filters.organization, filters.author, filters.category,
-         filters.submitted_by, filters.published_from, filters.published_until)
+         filters.submitted_by, filters.published_from, filters.published_until, filters.include_hidden)
     )  # fmt: skip
 
 

@@ -29,9 +29,10 @@ from psycopg import sql
 from ..base import StoreError
 from .database import Conn
 
-SKIP_SQLITE_TABLES = ("schema_migrations", "sqlite_", "papers_fts")
-"""Bookkeeping each backend keeps itself (migrations) and SQLite's own FTS5 index tables;
-PostgreSQL derives ``papers.search_vector`` from the copied columns."""
+SKIP_SQLITE_TABLES = ("schema_migrations", "sqlite_", "papers_fts", "paper_changes")
+"""Bookkeeping each backend keeps itself (migrations), SQLite's own FTS5 index tables and its
+change feed for the Tantivy keyword index; PostgreSQL derives ``papers.search_vector`` from
+the copied columns."""
 MASK = (1 << 64) - 1
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..base import Store
 from . import migrations
 from .accounts import SQLiteAccounts
+from .changes import SQLiteChanges
 from .database import Database
 from .digest import SQLiteDigest
 from .papers import SQLitePapers
@@ -14,7 +15,7 @@ from .termstats import TermStats
 from .vectors import SQLiteVectors
 
 
-class SQLiteStore(SQLitePapers, SQLiteAccounts, SQLiteDigest, SQLiteVectors, Store):
+class SQLiteStore(SQLitePapers, SQLiteAccounts, SQLiteDigest, SQLiteVectors, SQLiteChanges, Store):
     def __init__(self, path: str | Path, *, read_pool_size: int = 4) -> None:
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"

@@ -279,6 +279,12 @@ class SQLitePapers:
             raise QuerySyntaxError(f"cannot run this search: {exc}") from exc
         return [SearchHit(row_to_paper(r), -r["_score"], {"bm25": -r["_score"]}) for r in rows]
 
+    def rarest_terms(self, terms: list[Term]) -> list[Term]:
+        """The words an any-word search keeps (rarest first, within a postings budget), for
+        an external keyword index to widen a query exactly as FTS5 would."""
+        with self._db.reader() as conn:
+            return self._term_stats.rarest(conn, terms)
+
     def feed_days(self, *, limit: int | None = None) -> list[date]:
         sql = "SELECT DISTINCT feed_day FROM papers WHERE hidden = 0 ORDER BY feed_day DESC"
         if limit:

@@ -1,0 +1,251 @@
+"""BM25 over a large SQLite corpus with Tantivy, kept in step with the store.
+
+FTS5 ranks every paper that matches: its ``bm25()`` walks each word's whole posting list
+(for the word's document count) and scores every match, so "generation in" costs tens of
+milliseconds at 75k papers and hundreds at a million. Tantivy is a search engine built for
+top-k: block-max WAND skips the postings that cannot reach the top, so the same query takes
+about a millisecond. It is used for the keyword stage once a corpus is large enough for FTS5
+to be slow; FTS5 stays the engine of record (it is transactional with the papers) and serves
+every query the index cannot: filters and categories, and whenever the index is behind.
+
+The index lives next to the vector index (``<data>/index/keywords``) and follows the store's
+change feed (``paper_changes``, SQLite migration 0007): it remembers the last change it
+applied and the feed's epoch in ``keywords.json`` and catches up incrementally; a missing,
+corrupt or foreign index is rebuilt from the store. Replaying a change is harmless (a
+paper's document is deleted by key and written again from its text as it is now), so a crash
+between Tantivy's commit and the metadata write loses nothing. Several processes may share
+the directory: only one writes at a time (Tantivy's lock); one that cannot write serves its
+queries from FTS5 until the index has caught up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from .query import ParsedQuery
+
+log = logging.getLogger(__name__)
+
+MIN_PAPERS = 20_000
+"""Below this FTS5 ranks in a few milliseconds and needs no second index."""
+SCHEMA_VERSION = 1
+FIELD_BOOSTS = {"title": 2.0, "abstract": 1.0, "authors": 0.5}
+"""A title word says more than an abstract word (chosen on the demo-in-arxiv-daily check, both at 71/71)."""
+_FIELDS = {"ti": "title", "abs": "abstract", "au": "authors"}
+REFRESH_SECONDS = 1.0
+BATCH = 50_000
+WRITER_HEAP = 128_000_000
+
+
+class KeywordIndexUnavailable(Exception):
+    """The index cannot answer now (behind and another process holds the writer, or broken)."""
+
+
+def _failed(exc: BaseException) -> bool:
+    """Tantivy reports damaged files as errors, or as Rust panics (pyo3's PanicException is
+    a BaseException); both mean "rebuild". Interrupts and exits are not failures."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _schema():
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("key", stored=False, indexed=True, fast=True)
+    sb.add_text_field("title", stored=False, tokenizer_name="en_stem")
+    sb.add_text_field("abstract", stored=False, tokenizer_name="en_stem")
+    sb.add_text_field("authors", stored=False, tokenizer_name="default")
+    return sb.build()
+
+
+def query_string(parsed: ParsedQuery, match: str) -> str:
+    """The query in Tantivy's language. Words are ``\\w+`` only (search.query), so quoting
+    each term is always safe: nothing the user typed can become Tantivy syntax."""
+    parts = []
+    for term in parsed.positive:
+        field = f"{_FIELDS[term.field]}:" if term.field else ""
+        parts.append(("+" if match == "all" else "") + f'{field}"{" ".join(term.words)}"')
+    for term in parsed.negative:
+        field = f"{_FIELDS[term.field]}:" if term.field else ""
+        parts.append(f'-{field}"{" ".join(term.words)}"')
+    return " ".join(parts)
+
+
+def _document(text):
+    import tantivy
+
+    return tantivy.Document(key=text.key, title=text.title, abstract=text.abstract, authors=" ".join(text.authors))
+
+
+class KeywordIndex:
+    """Thread-safe; ``search`` refreshes itself at most once a second."""
+
+    def __init__(self, store, directory: Path, *, min_papers: int = MIN_PAPERS) -> None:
+        self.store = store
+        self.directory = Path(directory)
+        self.min_papers = min_papers
+        self._index = None
+        self._seq = -1
+        self._epoch = ""
+        self._checked_at = 0.0
+        self._ready = False
+        self._lock = threading.RLock()
+
+    # -- files --------------------------------------------------------------------------
+    @property
+    def _path(self) -> Path:
+        return self.directory / "keywords"
+
+    @property
+    def _meta_path(self) -> Path:
+        return self.directory / "keywords.json"
+
+    def _read_meta(self) -> dict | None:
+        try:
+            meta = json.loads(self._meta_path.read_text())
+            return meta if meta.get("schema") == SCHEMA_VERSION else None
+        except (OSError, ValueError):
+            return None
+
+    def _write_meta(self, seq: int, epoch: str) -> None:
+        tmp = self._meta_path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "epoch": epoch, "max_seq": seq}))
+        os.replace(tmp, self._meta_path)
+
+    def _open(self, *, fresh: bool) -> bool:
+        """Open (or create) the index; True when it starts empty and must be built."""
+        import tantivy
+
+        if fresh:
+            shutil.rmtree(self._path, ignore_errors=True)
+            self._meta_path.unlink(missing_ok=True)
+        self._path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._index = tantivy.Index(_schema(), path=str(self._path))
+            self._index.reload()
+        except BaseException as exc:  # corrupt or from another schema: start over, never crash
+            if fresh or not _failed(exc):
+                raise
+            log.warning("keyword index %s unusable (%s): rebuilding from the store", self._path, exc)
+            return self._open(fresh=True)
+        return fresh
+
+    def _discard(self, exc: Exception) -> None:
+        """A file went bad under a working index: forget it; the next refresh rebuilds."""
+        log.warning("keyword index %s failed (%s): rebuilding from the store", self._path, exc)
+        with self._lock:
+            self._index, self._ready = None, False
+            self._meta_path.unlink(missing_ok=True)
+
+    # -- keeping up with the store ------------------------------------------------------
+    def refresh(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and self._ready and now - self._checked_at < REFRESH_SECONDS:
+            return
+        with self._lock:
+            self._checked_at = now
+            if self._index is None and self.store.approximate_paper_count() < self.min_papers:
+                return  # small corpus: FTS5 is fast enough, no second index to keep
+            store_seq, epoch = self.store.text_change_stats()
+            if self._ready and store_seq == self._seq and epoch == self._epoch:
+                return
+            meta = self._read_meta()
+            stale = meta is None or meta["epoch"] != epoch or meta["max_seq"] > store_seq
+            if self._index is None or stale:
+                if self._open(fresh=stale):
+                    meta = None
+            applied = meta["max_seq"] if meta else 0
+            if applied < store_seq:
+                applied = self._catch_up(applied, epoch, rebuild=meta is None)
+            self._index.reload()
+            self._seq, self._epoch, self._ready = applied, epoch, applied == store_seq
+
+    def _catch_up(self, after: int, epoch: str, *, rebuild: bool) -> int:
+        try:
+            writer = self._index.writer(heap_size=WRITER_HEAP)
+        except ValueError as exc:  # another process is writing: it will bring the index up
+            log.info("keyword index busy (%s): FTS5 answers meanwhile", exc)
+            return after
+        try:
+            if rebuild:
+                # The feed's position first, then the papers: a change made while they are
+                # read is applied again by the next catch-up, which is harmless.
+                after, _ = self.store.text_change_stats()
+                writer.delete_all_documents()
+                key = 0
+                while texts := self.store.searchable_texts(after_key=key, limit=BATCH):
+                    for t in texts:
+                        writer.add_document(_document(t))
+                    key = texts[-1].key
+                writer.commit()
+                self._write_meta(after, epoch)
+            while changes := self.store.text_changes(after_seq=after, limit=BATCH):
+                for c in changes:
+                    writer.delete_documents_by_term("key", c.key)
+                    if c.title is not None:
+                        writer.add_document(_document(c))
+                after = changes[-1].seq
+                writer.commit()  # each batch is durable: a crash resumes after it
+                self._write_meta(after, epoch)
+            writer.wait_merging_threads()
+        finally:
+            del writer
+        return after
+
+    # -- queries ------------------------------------------------------------------------
+    def search(self, parsed: ParsedQuery, *, limit: int, match: str = "all") -> list[tuple[int, float]]:
+        """Top (key, BM25 score) for the query; raises KeywordIndexUnavailable when behind."""
+        try:
+            self.refresh()
+        except BaseException as exc:  # the store or the files failed mid catch-up: FTS5 answers
+            if not _failed(exc):
+                raise
+            log.warning("keyword index %s could not catch up: %s", self._path, exc)
+            raise KeywordIndexUnavailable(str(exc)) from exc
+        if not self._ready:
+            raise KeywordIndexUnavailable("the keyword index is catching up")
+        text = query_string(parsed, match)
+        if not parsed.positive or limit <= 0:
+            return []
+        try:
+            query = self._index.parse_query(text, list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+        except ValueError as exc:
+            raise KeywordIndexUnavailable(f"cannot express this query: {exc}") from exc
+        try:
+            searcher = self._index.searcher()
+            hits = searcher.search(query, limit, count=False).hits  # counting would visit every match
+            keys = searcher.fast_field_values("key", [address for _, address in hits])
+        except BaseException as exc:  # a damaged segment file: FTS5 answers, the index is rebuilt
+            if not _failed(exc):
+                raise
+            self._discard(exc)
+            raise KeywordIndexUnavailable(f"the keyword index failed: {exc}") from exc
+        return [(int(key), float(score)) for key, (score, _) in zip(keys, hits, strict=True)]
+
+    def __len__(self) -> int:
+        self.refresh()
+        return self._index.searcher().num_docs if self._index is not None else 0
+
+
+_shared: dict[tuple[str, str], KeywordIndex] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_keyword_index(store, directory: Path | None) -> KeywordIndex | None:
+    """One per (database, directory) per process, or None when the store cannot feed one
+    (PostgreSQL ranks inside the database) or there is nowhere to keep it."""
+    if directory is None or not hasattr(store, "text_change_stats"):
+        return None
+    key = (store.url, str(directory))
+    with _shared_lock:
+        index = _shared.get(key)
+        if index is None:
+            index = _shared[key] = KeywordIndex(store, directory)
+        index.store = store
+        return index

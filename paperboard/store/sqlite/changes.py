@@ -1,0 +1,64 @@
+"""The searchable-text change feed of a SQLite store (migration 0007), read by the keyword
+index so it can follow ingests incrementally instead of re-reading a million papers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .database import Database
+
+
+@dataclass(slots=True, frozen=True)
+class TextChange:
+    seq: int
+    key: int
+    """The paper's rowid (the key the vector index uses too)."""
+    title: str | None
+    """None when the paper is gone or hidden: the index drops it."""
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+
+
+class SQLiteChanges:
+    _db: Database
+
+    def text_change_stats(self) -> tuple[int, str]:
+        """(last seq, epoch) of the change feed."""
+        with self._db.reader() as conn:
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM paper_changes").fetchone()[0]
+            row = conn.execute("SELECT value FROM checkpoints WHERE name = 'paper_changes_epoch'").fetchone()
+        return int(seq), row[0] if row else ""
+
+    def approximate_paper_count(self) -> int:
+        """The highest rowid: O(1), unlike COUNT(*), and close enough to choose an engine."""
+        with self._db.reader() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM papers").fetchone()[0])
+
+    def text_changes(self, *, after_seq: int = 0, limit: int = 20_000) -> list[TextChange]:
+        """Changes after ``after_seq`` in seq order, each with the paper's text as it is now
+        (so replaying a change twice, or out of date, is harmless)."""
+        with self._db.reader() as conn:
+            rows = conn.execute(
+                "SELECT c.seq, c.paper_rowid, p.title, p.abstract, p.authors, p.hidden"
+                " FROM paper_changes c LEFT JOIN papers p ON p.rowid = c.paper_rowid"
+                " WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        out = []
+        for seq, key, title, abstract, authors, hidden in rows:
+            if title is None or hidden:
+                out.append(TextChange(seq, key, None))
+            else:
+                out.append(TextChange(seq, key, title, abstract or "", tuple(json.loads(authors))))
+        return out
+
+    def searchable_texts(self, *, after_key: int = 0, limit: int = 20_000) -> list[TextChange]:
+        """Every listed paper's text in rowid order, to build an index from scratch (seq 0)."""
+        with self._db.reader() as conn:
+            rows = conn.execute(
+                "SELECT rowid, title, abstract, authors FROM papers WHERE rowid > ? AND hidden = 0"
+                " ORDER BY rowid LIMIT ?",
+                (after_key, limit),
+            ).fetchall()
+        return [TextChange(0, key, title, abstract or "", tuple(json.loads(authors))) for key, title, abstract, authors in rows]

@@ -1,0 +1,219 @@
+"""The Tantivy keyword index: same matches as FTS5, follows the store, survives crashes.
+
+It serves the keyword stage of large SQLite corpora; these tests switch it on for small ones
+(``min_papers=0``) so every property can be checked in a second.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from paperboard.models import Paper
+from paperboard.search import keyword_index as ki
+from paperboard.search.keyword_index import KeywordIndex, KeywordIndexUnavailable
+from paperboard.search.query import parse_query
+from paperboard.search.searcher import Searcher
+from paperboard.store import PaperQuery, QuerySyntaxError, open_store
+
+WORDS = "diffusion policy language model graph neural robot vision sparse attention protein".split()
+
+
+def _papers(n: int, seed: int = 1) -> list[Paper]:
+    rng = random.Random(seed)
+    return [
+        Paper(
+            id=f"2506.{i:05d}", title=" ".join(rng.sample(WORDS, 3)).title() + f" {i}",
+            abstract=" ".join(rng.choice(WORDS) for _ in range(8)),
+            authors=[f"Author {rng.randint(1, 9)}" for _ in range(2)],
+            categories=[rng.choice(["cs.CL", "cs.RO"])], feed_day="2025-06-02",
+        )
+        for i in range(n)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(f"sqlite:///{tmp_path / 'k.db'}")
+    s.upsert_papers(_papers(200))
+    yield s
+    s.close()
+
+
+def _index(store, tmp_path) -> KeywordIndex:
+    return KeywordIndex(store, tmp_path / "index", min_papers=0)
+
+
+def _keys(index: KeywordIndex, text: str, match: str = "all") -> set[int]:
+    return {k for k, _ in index.search(parse_query(text), limit=1000, match=match)}
+
+
+def _fts_keys(store, text: str) -> set[int]:
+    ids = [h.paper.id for h in store.keyword_search(parse_query(text), limit=1000)]
+    return set(store.paper_keys(ids).values())
+
+
+@pytest.mark.parametrize(
+    "text", ["graph", "graph neural", '"neural robot"', "ti:protein -vision", "au:author", "policy -sparse -model",
+             "abs:attention ti:robot", "policies"],
+)  # fmt: skip
+def test_all_words_match_the_same_papers_as_fts5(store, tmp_path, text):
+    index = _index(store, tmp_path)
+    got = _keys(index, text)
+    assert got == _fts_keys(store, text)
+    assert got, "the query should match something in this corpus"
+
+
+def test_title_words_rank_first(store, tmp_path):
+    store.upsert_papers([Paper(id="2507.00001", title="Quantum tomography", abstract="x", feed_day="2025-07-01"),
+                         Paper(id="2507.00002", title="Other", abstract="quantum tomography here", feed_day="2025-07-01")])  # fmt: skip
+    index = _index(store, tmp_path)
+    ranked = index.search(parse_query("quantum tomography"), limit=5)
+    keys = store.paper_keys(["2507.00001", "2507.00002"])
+    assert [k for k, _ in ranked] == [keys["2507.00001"], keys["2507.00002"]]
+    assert ranked[0][1] > ranked[1][1] > 0
+
+
+def test_follows_inserts_updates_hides_and_unhides(store, tmp_path):
+    index = _index(store, tmp_path)
+    assert _keys(index, "zeppelin") == set()
+    store.upsert_papers([Paper(id="2507.00001", title="Zeppelin flight control", feed_day="2025-07-01")])
+    index.refresh(force=True)
+    key = store.paper_keys(["2507.00001"])["2507.00001"]
+    assert _keys(index, "zeppelin") == {key}
+    store.upsert_papers([Paper(id="2507.00001", version=2, title="Airship flight control", feed_day="2025-07-01")])
+    index.refresh(force=True)
+    assert _keys(index, "zeppelin") == set() and _keys(index, "airship") == {key}
+    store.set_hidden("2507.00001", True)
+    index.refresh(force=True)
+    assert _keys(index, "airship") == set()
+    store.set_hidden("2507.00001", False)
+    index.refresh(force=True)
+    assert _keys(index, "airship") == {key}
+
+
+def test_reopened_index_catches_up_without_rebuilding(store, tmp_path, monkeypatch):
+    _index(store, tmp_path).refresh()
+    store.upsert_papers([Paper(id="2507.00001", title="Zeppelin", feed_day="2025-07-01")])
+
+    def no_rebuild(**_kw):
+        raise AssertionError("a saved, current index must not be rebuilt")
+
+    monkeypatch.setattr(store, "searchable_texts", no_rebuild)
+    again = _index(store, tmp_path)
+    assert len(_keys(again, "zeppelin")) == 1
+    assert len(again) == 201
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "segments", "foreign_epoch", "meta_ahead", "meta_missing"])
+def test_damaged_or_foreign_index_is_rebuilt(store, tmp_path, damage):
+    _index(store, tmp_path).refresh()
+    meta_path = tmp_path / "index" / "keywords.json"
+    meta = json.loads(meta_path.read_text())
+    if damage == "corrupt":
+        for f in (tmp_path / "index" / "keywords").iterdir():
+            f.write_bytes(b"\x00garbage")
+    elif damage == "segments":  # the index's own metadata intact, its data files truncated
+        for f in (tmp_path / "index" / "keywords").iterdir():
+            if not f.name.endswith(".json") and not f.name.endswith(".lock"):
+                f.write_bytes(f.read_bytes()[:7])
+    elif damage == "foreign_epoch":
+        meta_path.write_text(json.dumps({**meta, "epoch": "another-database"}))
+    elif damage == "meta_ahead":
+        meta_path.write_text(json.dumps({**meta, "max_seq": meta["max_seq"] + 1000}))
+    else:
+        meta_path.unlink()
+    index = _index(store, tmp_path)
+    try:
+        got = _keys(index, "graph")
+    except KeywordIndexUnavailable:  # found broken while answering: FTS5 answers, then rebuilt
+        index.refresh(force=True)
+        got = _keys(index, "graph")
+    assert got == _fts_keys(store, "graph")
+    assert len(index) == 200
+
+
+def test_crash_mid_catch_up_resumes_without_loss_or_duplicates(store, tmp_path, monkeypatch):
+    _index(store, tmp_path).refresh()
+    store.upsert_papers([Paper(id=f"2507.{i:05d}", title=f"Zeppelin {i}", feed_day="2025-07-01") for i in range(10)])
+    monkeypatch.setattr(ki, "BATCH", 3)
+    real = store.text_changes
+    calls = {"n": 0}
+
+    def crashing(**kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("killed")
+        return real(**kw)
+
+    monkeypatch.setattr(store, "text_changes", crashing)
+    with pytest.raises(RuntimeError):
+        _index(store, tmp_path).refresh()
+    monkeypatch.setattr(store, "text_changes", real)
+    resumed = _index(store, tmp_path)
+    assert len(_keys(resumed, "zeppelin")) == 10
+    assert len(resumed) == 210  # nothing indexed twice
+
+
+def test_busy_writer_falls_back_to_fts5(store, tmp_path):
+    first = _index(store, tmp_path)
+    first.refresh()
+    store.upsert_papers([Paper(id="2507.00001", title="Zeppelin", feed_day="2025-07-01")])
+    writer = first._index.writer(heap_size=ki.WRITER_HEAP)  # another process writing, say
+    try:
+        other = _index(store, tmp_path)
+        with pytest.raises(KeywordIndexUnavailable):
+            other.search(parse_query("zeppelin"), limit=5)
+        searcher = Searcher(store, index_dir=tmp_path / "index")
+        ki._shared[(store.url, str(tmp_path / "index"))] = other
+        hits = searcher.search("zeppelin", mode="bm25").hits
+        assert [h.paper.id for h in hits] == ["2507.00001"]
+    finally:
+        del writer
+        ki._shared.clear()
+
+
+def test_searcher_uses_the_index_for_plain_queries_and_fts5_for_filtered_ones(store, tmp_path, monkeypatch):
+    searcher = Searcher(store, index_dir=tmp_path / "index")
+    ki._shared[(store.url, str(tmp_path / "index"))] = _index(store, tmp_path)
+    fts_calls = []
+    real = store.keyword_search
+    monkeypatch.setattr(store, "keyword_search", lambda *a, **kw: fts_calls.append(a) or real(*a, **kw))
+    try:
+        plain = searcher.search("graph neural", mode="bm25", limit=5).hits
+        assert plain and not fts_calls
+        assert all({"graph", "neural"} <= set(f"{h.paper.title} {h.paper.abstract}".lower().split()) for h in plain)
+        filtered = searcher.search("graph", mode="bm25", filters=PaperQuery(category="cs.RO"), limit=50).hits
+        assert fts_calls and filtered and all("cs.RO" in h.paper.categories for h in filtered)
+    finally:
+        ki._shared.clear()
+
+
+def test_widening_to_any_word_keeps_papers_with_every_word_first(store, tmp_path):
+    index = _index(store, tmp_path)
+    searcher = Searcher(store, index_dir=tmp_path / "index")
+    ki._shared[(store.url, str(tmp_path / "index"))] = index
+    try:
+        hits = searcher.search("graph zeppelin", mode="bm25", limit=10).hits  # no paper has both
+        assert len(hits) == 10 and all("graph" in f"{h.paper.title} {h.paper.abstract}".lower() for h in hits)
+    finally:
+        ki._shared.clear()
+
+
+@pytest.mark.parametrize(
+    "q",
+    ['"unbalanced', "NEAR(a b", "a OR", "*", "'; DROP TABLE papers; --", "title:x)", "^x", "a AND NOT b",
+     "x" * 240, "日本語のクエリ", "🙂 emoji", 'ti:"a b" -"c d"', "key:1", "title:graph"],
+)  # fmt: skip
+def test_hostile_queries_never_crash_or_reach_tantivy_syntax(store, tmp_path, q):
+    index = _index(store, tmp_path)
+    try:
+        parsed = parse_query(q)
+    except QuerySyntaxError:
+        return
+    for match in ("all", "any"):
+        for key, _ in index.search(parsed, limit=10, match=match):
+            assert isinstance(key, int)
+    assert ki.query_string(parsed, "all").count('"') % 2 == 0
