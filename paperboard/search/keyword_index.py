@@ -20,12 +20,15 @@ queries from FTS5 until the index has caught up.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .query import ParsedQuery
@@ -51,6 +54,22 @@ def _failed(exc: BaseException) -> bool:
     """Tantivy reports damaged files as errors, or as Rust panics (pyo3's PanicException is
     a BaseException); both mean "rebuild". Interrupts and exits are not failures."""
     return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[bool]:
+    """Try to take an exclusive lock on ``path`` without waiting; yields whether it was taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _schema():
@@ -118,7 +137,7 @@ class KeywordIndex:
         tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "epoch": epoch, "max_seq": seq}))
         os.replace(tmp, self._meta_path)
 
-    def _open(self, *, fresh: bool) -> bool:
+    def _open(self, *, fresh: bool, rebuild_if_broken: bool = True) -> bool:
         """Open (or create) the index; True when it starts empty and must be built."""
         import tantivy
 
@@ -130,7 +149,8 @@ class KeywordIndex:
             self._index = tantivy.Index(_schema(), path=str(self._path))
             self._index.reload()
         except BaseException as exc:  # corrupt or from another schema: start over, never crash
-            if fresh or not _failed(exc):
+            self._index = None
+            if fresh or not rebuild_if_broken or not _failed(exc):
                 raise
             log.warning("keyword index %s unusable (%s): rebuilding from the store", self._path, exc)
             return self._open(fresh=True)
@@ -146,7 +166,7 @@ class KeywordIndex:
     # -- keeping up with the store ------------------------------------------------------
     def refresh(self, *, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and self._ready and now - self._checked_at < REFRESH_SECONDS:
+        if not force and now - self._checked_at < REFRESH_SECONDS:
             return
         with self._lock:
             self._checked_at = now
@@ -156,15 +176,40 @@ class KeywordIndex:
             if self._ready and store_seq == self._seq and epoch == self._epoch:
                 return
             meta = self._read_meta()
-            stale = meta is None or meta["epoch"] != epoch or meta["max_seq"] > store_seq
-            if self._index is None or stale:
-                if self._open(fresh=stale):
-                    meta = None
-            applied = meta["max_seq"] if meta else 0
-            if applied < store_seq:
-                applied = self._catch_up(applied, epoch, rebuild=meta is None)
+            current = meta is not None and meta["epoch"] == epoch and meta["max_seq"] == store_seq
+            if not current or (self._index is None and not self._try_open()):
+                # Building and catching up write files: one process at a time. The others
+                # keep answering from FTS5 and pick the result up on a later refresh.
+                with _file_lock(self.directory / "keywords.lock") as locked:
+                    if not locked:
+                        self._ready = False
+                        return
+                    self._update(store_seq, epoch)
+            else:
+                self._seq = store_seq
             self._index.reload()
-            self._seq, self._epoch, self._ready = applied, epoch, applied == store_seq
+            self._epoch, self._ready = epoch, self._seq == store_seq
+
+    def _try_open(self) -> bool:
+        try:
+            self._open(fresh=False, rebuild_if_broken=False)
+            return True
+        except BaseException as exc:
+            if not _failed(exc):
+                raise
+            return False
+
+    def _update(self, store_seq: int, epoch: str) -> None:
+        """Under the file lock: rebuild a missing, corrupt or foreign index, then catch up."""
+        meta = self._read_meta()  # another process may have just brought it up
+        stale = meta is None or meta["epoch"] != epoch or meta["max_seq"] > store_seq
+        if self._index is None or stale:
+            if self._open(fresh=stale):
+                meta = None
+        applied = meta["max_seq"] if meta else 0
+        if applied < store_seq:
+            applied = self._catch_up(applied, epoch, rebuild=meta is None)
+        self._seq = applied
 
     def _catch_up(self, after: int, epoch: str, *, rebuild: bool) -> int:
         try:

@@ -217,3 +217,16 @@ def test_hostile_queries_never_crash_or_reach_tantivy_syntax(store, tmp_path, q)
         for key, _ in index.search(parsed, limit=10, match=match):
             assert isinstance(key, int)
     assert ki.query_string(parsed, "all").count('"') % 2 == 0
+
+
+def test_one_process_builds_while_the_others_use_fts5(store, tmp_path):
+    """Building writes files: a second process finding the build lock taken waits for it
+    (answering from FTS5) instead of deleting the files under the first one."""
+    with ki._file_lock(tmp_path / "index" / "keywords.lock") as locked:  # the "other process"
+        assert locked
+        index = _index(store, tmp_path)
+        with pytest.raises(KeywordIndexUnavailable):
+            index.search(parse_query("graph"), limit=5)
+        assert not (tmp_path / "index" / "keywords").exists()
+    index.refresh(force=True)
+    assert _keys(index, "graph") == _fts_keys(store, "graph")
