@@ -54,6 +54,9 @@ class _Exact:
             self.keys = np.concatenate([self.keys, np.asarray(fresh_keys, dtype=np.int64)])
             self.matrix = np.vstack([self.matrix, np.asarray(fresh_rows, dtype=np.float32)])
 
+    def vectors(self, keys: list[int]) -> dict[int, np.ndarray]:
+        return {k: self.matrix[self.row_of[k]] for k in keys if k in self.row_of}
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if not len(self.keys):
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
@@ -94,6 +97,21 @@ class _Hnsw:
         # hnswlib replaces the vector of a label it already holds. Bulk builds use every
         # core; a trickle of new papers is added on the caller's thread.
         self.index.add_items(vectors, keys, num_threads=-1 if len(keys) > 1000 else 1)
+
+    def vectors(self, keys: list[int]) -> dict[int, np.ndarray]:
+        if not keys:
+            return {}
+        try:
+            rows = self.index.get_items(keys)
+            return dict(zip(keys, np.asarray(rows, dtype=np.float32), strict=True))
+        except RuntimeError:  # a key not (yet) embedded: look them up one by one
+            out = {}
+            for k in keys:
+                try:
+                    out[k] = np.asarray(self.index.get_items([k])[0], dtype=np.float32)
+                except RuntimeError:
+                    pass
+            return out
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         n = len(self)
@@ -204,6 +222,12 @@ class VectorIndex:
     def __len__(self) -> int:
         self.refresh()
         return len(self._impl) if self._impl is not None else 0
+
+    def vectors(self, keys: list[int]) -> dict[int, np.ndarray]:
+        """The vectors the index holds for these keys (a memory read, no database trip)."""
+        self.refresh()
+        with self._lock:
+            return self._impl.vectors([int(k) for k in keys]) if self._impl is not None else {}
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-k (key, cosine) for a normalised query vector, best first."""

@@ -254,7 +254,11 @@ class Searcher:
         if not missing:
             return dense
         keys = self.store.paper_keys([h.paper.id for h in missing])
-        vectors = self.store.get_vectors(self.embedder.name, list(keys.values()))
+        index = self.index()
+        if hasattr(index, "vectors"):  # the in-process index holds them: no database trip
+            vectors = index.vectors(list(keys.values()))
+        else:
+            vectors = self.store.get_vectors(self.embedder.name, list(keys.values()))
         extra = []
         for h in missing:
             vec = vectors.get(keys.get(h.paper.id, -1))

@@ -150,6 +150,11 @@ def test_index_follows_the_store_incrementally(embedded, tmp_path, exact_limit):
     query = load_embedder().encode_query("predicting volcanic eruptions")
     key = embedded.paper_keys(["2506.00010"])["2506.00010"]
     assert index.search(query, 1)[0][0] == key
+    # The index hands back the vectors it holds (the hybrid stage scores keyword hits with
+    # them); a key it does not hold is simply absent.
+    held = index.vectors([key, 10**9])
+    stored = embedded.get_vectors("minilm-static-256", [key])[key]
+    assert list(held) == [key] and np.allclose(held[key], stored, atol=1e-6)
 
 
 def test_missing_or_corrupt_index_file_is_rebuilt(embedded, tmp_path):
