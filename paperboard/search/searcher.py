@@ -145,6 +145,11 @@ class Searcher:
         return hits
 
     def _keyword_from_index(self, index, parsed: ParsedQuery, k: int) -> list[SearchHit]:
+        found = self._keyword_keys(index, parsed, k)
+        papers = self.store.papers_by_keys([key for key, _ in found])
+        return [SearchHit(papers[key], s, {"bm25": s}) for key, s in found if key in papers]
+
+    def _keyword_keys(self, index, parsed: ParsedQuery, k: int) -> list[tuple[int, float]]:
         found = index.search(parsed, limit=k, match="all")
         if len(found) < k and len(parsed.positive) > 1:
             # Widened like FTS5: the rarest words only, so a paper with every word still
@@ -153,8 +158,7 @@ class Searcher:
             widened = ParsedQuery(parsed.text, [*kept, *parsed.negative], parsed.categories)
             seen = {key for key, _ in found}
             found += [(key, s) for key, s in index.search(widened, limit=k, match="any") if key not in seen][: k - len(found)]
-        papers = self.store.papers_by_keys([key for key, _ in found])
-        return [SearchHit(papers[key], s, {"bm25": s}) for key, s in found if key in papers]
+        return found
 
     def dense(
         self, parsed: ParsedQuery, filters: PaperQuery | None, k: int, query_vector=None
@@ -201,6 +205,9 @@ class Searcher:
 
                 raise QuerySyntaxError("the query has no words to search for (only exclusions or punctuation)")
             return SearchResponse(parsed, self.dense(parsed, filters, want)[offset:want], "dense")
+        by_keys = self._hybrid_by_keys(parsed, filters, k, offset, want)
+        if by_keys is not None:
+            return by_keys
         keyword = self.keyword(parsed, filters, k)
         query_vector = None
         dense: list[SearchHit] = []
@@ -216,6 +223,43 @@ class Searcher:
             if reranked is not None:
                 return SearchResponse(parsed, reranked[offset:want], "hybrid+rerank")
         return SearchResponse(parsed, fused[offset:want], "hybrid")
+
+    def _hybrid_by_keys(
+        self, parsed: ParsedQuery, filters: PaperQuery | None, k: int, offset: int, want: int
+    ) -> SearchResponse | None:
+        """The common case (plain words, no filters, both in-process indexes) on keys alone:
+        the stages and the fusion never read a paper, only the page's papers are loaded.
+        None when the general path must answer."""
+        if (
+            self.rerank_enabled or not parsed.positive or not parsed.free_text.strip()
+            or _needs_exact_match(parsed) or _has_constraints(parsed, filters)
+        ):  # fmt: skip
+            return None
+        keywords = shared_keyword_index(self.store, self.index_dir)
+        vectors = self.index()
+        if keywords is None or vectors is None or not hasattr(vectors, "vectors"):
+            return None
+        try:
+            keyword = self._keyword_keys(keywords, parsed, k)
+        except KeywordIndexUnavailable:
+            return None
+        query_vector = self.embedder.encode_query(parsed.free_text)
+        dense = dict(vectors.search(query_vector, k))
+        if not dense:
+            return None
+        # Keyword-only candidates get their exact cosine too, so fusion compares like with like.
+        held = vectors.vectors([key for key, _ in keyword if key not in dense])
+        dense.update((key, float(v @ query_vector)) for key, v in held.items())
+        dense_ranked = dict(sorted(dense.items(), key=lambda kv: -kv[1]))
+        fused = fuse_scores(dict(keyword), dense_ranked)
+        hits: list[SearchHit] = []
+        start = 0
+        while len(hits) < want and start < len(fused):  # hidden papers drop out: read on
+            chunk = fused[start : start + max(want - len(hits), 10)]
+            papers = self.store.papers_by_keys([key for key, _, _ in chunk])
+            hits += [SearchHit(papers[key], score, parts) for key, score, parts in chunk if key in papers]
+            start += len(chunk)
+        return SearchResponse(parsed, hits[offset:want], "hybrid")
 
     def rerank(self, parsed: ParsedQuery, hits: list[SearchHit]) -> list[SearchHit] | None:
         """Re-order the top candidates by BM25 fused with the stronger model's cosine.
@@ -300,31 +344,45 @@ def fuse(
     dense_weight: float = DENSE_WEIGHT,
     k: float = RRF_K,
 ) -> list[SearchHit]:
-    """One ranking from both stages' candidates.
+    """One ranking from both stages' candidates (see ``fuse_scores``)."""
+    by_id: dict[str, SearchHit] = {}
+    for hit in (*keyword, *dense):
+        by_id.setdefault(hit.paper.id, hit)
+    fused = fuse_scores(
+        {h.paper.id: h.score for h in keyword}, {h.paper.id: h.score for h in dense},
+        method=method, dense_weight=dense_weight, k=k,
+    )  # fmt: skip
+    return [SearchHit(by_id[pid].paper, score, parts) for pid, score, parts in fused]
+
+
+def fuse_scores(
+    kw_scores: dict,
+    dense_scores: dict,
+    *,
+    method: str = FUSION,
+    dense_weight: float = DENSE_WEIGHT,
+    k: float = RRF_K,
+) -> list[tuple[object, float, dict[str, float]]]:
+    """(candidate, fused score, parts) best first, from each stage's scores (dicts in rank order).
 
     ``zscore`` (default) sums each stage's scores standardised over its own candidates, so a
     keyword hit far ahead of the rest (an exact title) keeps its lead; ``rrf`` uses ranks
     only. The benchmark (bench/search_quality.py) compares them.
     """
-    by_id: dict[str, SearchHit] = {}
-    for hit in (*keyword, *dense):
-        by_id.setdefault(hit.paper.id, hit)
-    kw_scores = {h.paper.id: h.score for h in keyword}
-    dense_scores = {h.paper.id: h.score for h in dense}
     if method == "rrf":
         fused = rrf([list(kw_scores), list(dense_scores)], k=k, weights=(1.0, dense_weight))
     else:
         fused = score_fusion([kw_scores, dense_scores], weights=(1.0, dense_weight), method=method)
     out = []
-    for pid, score, (kw_rank, dense_rank) in fused:
+    for key, score, (kw_rank, dense_rank) in fused:
         parts = {"fused": score}
         if kw_rank is not None:
-            parts.update(bm25=kw_scores[pid], bm25_rank=kw_rank)
-        if pid in dense_scores:
-            parts.update(dense=dense_scores[pid])
+            parts.update(bm25=kw_scores[key], bm25_rank=kw_rank)
+        if key in dense_scores:
+            parts.update(dense=dense_scores[key])
             if dense_rank is not None:
                 parts["dense_rank"] = dense_rank
-        out.append(SearchHit(by_id[pid].paper, score, parts))
+        out.append((key, score, parts))
     return out
 
 

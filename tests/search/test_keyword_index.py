@@ -230,3 +230,39 @@ def test_one_process_builds_while_the_others_use_fts5(store, tmp_path):
         assert not (tmp_path / "index" / "keywords").exists()
     index.refresh(force=True)
     assert _keys(index, "graph") == _fts_keys(store, "graph")
+
+
+@pytest.fixture
+def embedded_searcher(store, tmp_path):
+    from paperboard.search import searcher as searcher_module
+    from paperboard.search.embedder import load_embedder
+    from paperboard.search.embedding import embed_missing
+
+    embed_missing(store, load_embedder())
+    searcher_module._indexes.clear()
+    ki._shared[(store.url, str(tmp_path / "index"))] = _index(store, tmp_path)
+    yield Searcher(store, index_dir=tmp_path / "index")
+    ki._shared.clear()
+    searcher_module._indexes.clear()
+
+
+@pytest.mark.parametrize("q", ["graph neural", "robot vision attention", "protein", "sparse -graph"])
+def test_hybrid_on_keys_ranks_exactly_like_the_general_path(store, embedded_searcher, monkeypatch, q):
+    fast = embedded_searcher.search(q, limit=10, offset=5)
+    took_fast_path = embedded_searcher._hybrid_by_keys(parse_query(q), None, 50, 5, 15) is not None
+    assert took_fast_path == ("-" not in q)  # an exclusion needs each paper's words: general path
+    monkeypatch.setattr(embedded_searcher, "_hybrid_by_keys", lambda *a, **kw: None)
+    general = embedded_searcher.search(q, limit=10, offset=5)
+    assert fast.mode == general.mode == "hybrid"
+    assert [h.paper.id for h in fast.hits] == [h.paper.id for h in general.hits]
+    assert [h.score for h in fast.hits] == pytest.approx([h.score for h in general.hits])
+    assert [h.parts.get("bm25_rank") for h in fast.hits] == [h.parts.get("bm25_rank") for h in general.hits]
+
+
+def test_hybrid_on_keys_never_shows_a_hidden_paper_and_keeps_the_page_full(store, embedded_searcher):
+    top = [h.paper.id for h in embedded_searcher.search("graph neural", limit=10).hits]
+    for pid in top[:3]:
+        store.set_hidden(pid, True)
+    ki._shared[(store.url, str(embedded_searcher.index_dir))].refresh(force=True)
+    again = [h.paper.id for h in embedded_searcher.search("graph neural", limit=10).hits]
+    assert len(again) == 10 and not set(top[:3]) & set(again)
