@@ -42,8 +42,8 @@ FIELD_BOOSTS = {"title": 2.0, "abstract": 1.0, "authors": 0.5}
 """A title word says more than an abstract word (chosen on the demo-in-arxiv-daily check, both at 71/71)."""
 _FIELDS = {"ti": "title", "abs": "abstract", "au": "authors"}
 REFRESH_SECONDS = 1.0
-BATCH = 50_000
-WRITER_HEAP = 128_000_000
+BATCH = 10_000
+WRITER_HEAP = 64_000_000
 
 
 class KeywordIndexUnavailable(Exception):
