@@ -28,7 +28,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from .query import ParsedQuery
@@ -42,6 +42,9 @@ FIELD_BOOSTS = {"title": 2.0, "abstract": 1.0, "authors": 0.5}
 """A title word says more than an abstract word (chosen on the demo-in-arxiv-daily check, both at 71/71)."""
 _FIELDS = {"ti": "title", "abs": "abstract", "au": "authors"}
 REFRESH_SECONDS = 1.0
+BUILD_IN_CHILD_ABOVE = 100_000
+"""A rebuild of a corpus this large runs in a child process: the writer's heap and the texts
+in flight never count towards the serving process's memory (its peak RSS at 1M papers)."""
 BATCH = 10_000
 WRITER_HEAP = 64_000_000
 
@@ -114,6 +117,7 @@ class KeywordIndex:
         self._epoch = ""
         self._checked_at = 0.0
         self._ready = False
+        self._is_build_child = False
         self._lock = threading.RLock()
 
     # -- files --------------------------------------------------------------------------
@@ -180,7 +184,8 @@ class KeywordIndex:
             if not current or (self._index is None and not self._try_open()):
                 # Building and catching up write files: one process at a time. The others
                 # keep answering from FTS5 and pick the result up on a later refresh.
-                with _file_lock(self.directory / "keywords.lock") as locked:
+                lock = nullcontext(True) if self._is_build_child else _file_lock(self.directory / "keywords.lock")
+                with lock as locked:
                     if not locked:
                         self._ready = False
                         return
@@ -203,6 +208,11 @@ class KeywordIndex:
         """Under the file lock: rebuild a missing, corrupt or foreign index, then catch up."""
         meta = self._read_meta()  # another process may have just brought it up
         stale = meta is None or meta["epoch"] != epoch or meta["max_seq"] > store_seq
+        if stale and not self._is_build_child and self.store.approximate_paper_count() >= BUILD_IN_CHILD_ABOVE:
+            self._index = None
+            self._build_in_child()
+            meta = self._read_meta()
+            stale = meta is None or meta["epoch"] != epoch or meta["max_seq"] > store_seq
         if self._index is None or stale:
             if self._open(fresh=stale):
                 meta = None
@@ -210,6 +220,20 @@ class KeywordIndex:
         if applied < store_seq:
             applied = self._catch_up(applied, epoch, rebuild=meta is None)
         self._seq = applied
+
+    def _build_in_child(self) -> None:
+        """Rebuild in a fresh process (we hold the build lock for it) and wait for it."""
+        import multiprocessing
+
+        started = time.monotonic()
+        child = multiprocessing.get_context("spawn").Process(
+            target=_build_child, args=(self.store.url, str(self.directory)), name="paperboard-keyword-index"
+        )
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"building the keyword index failed in its process (exit code {child.exitcode})")
+        log.info("keyword index built in %.1f s", time.monotonic() - started)
 
     def _catch_up(self, after: int, epoch: str, *, rebuild: bool) -> int:
         try:
@@ -276,6 +300,18 @@ class KeywordIndex:
     def __len__(self) -> int:
         self.refresh()
         return self._index.searcher().num_docs if self._index is not None else 0
+
+
+def _build_child(url: str, directory: str) -> None:
+    from ..store import open_store
+
+    store = open_store(url)
+    try:
+        index = KeywordIndex(store, Path(directory), min_papers=0)
+        index._is_build_child = True
+        index.refresh(force=True)
+    finally:
+        store.close()
 
 
 _shared: dict[tuple[str, str], KeywordIndex] = {}

@@ -266,3 +266,15 @@ def test_hybrid_on_keys_never_shows_a_hidden_paper_and_keeps_the_page_full(store
     ki._shared[(store.url, str(embedded_searcher.index_dir))].refresh(force=True)
     again = [h.paper.id for h in embedded_searcher.search("graph neural", limit=10).hits]
     assert len(again) == 10 and not set(top[:3]) & set(again)
+
+
+def test_a_large_rebuild_runs_in_a_child_process(store, tmp_path, monkeypatch):
+    """The build's memory peak stays out of the serving process; the result is the same."""
+    monkeypatch.setattr(ki, "BUILD_IN_CHILD_ABOVE", 0)
+    built_here = []
+    monkeypatch.setattr(KeywordIndex, "_catch_up", lambda self, *a, **kw: built_here.append(a) or 0)
+    index = _index(store, tmp_path)
+    index.refresh(force=True)
+    assert not built_here, "the rebuild must not run in this process"
+    assert _keys(index, "graph") == _fts_keys(store, "graph")
+    assert len(index) == 200
