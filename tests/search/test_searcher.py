@@ -157,6 +157,23 @@ def test_index_follows_the_store_incrementally(embedded, tmp_path, exact_limit):
     assert list(held) == [key] and np.allclose(held[key], stored, atol=1e-6)
 
 
+def test_a_large_graph_is_built_in_a_child_process_and_loaded(embedded, tmp_path, monkeypatch):
+    """The build's memory stays out of the serving process; the loaded graph answers the same."""
+    from paperboard.search import index as index_module
+
+    monkeypatch.setattr(index_module, "BUILD_IN_CHILD_ABOVE", 0)
+
+    def no_bulk_add(self, keys, vectors):
+        raise AssertionError("the graph must be built in the child process, not here")
+
+    monkeypatch.setattr(index_module._Hnsw, "add", no_bulk_add)
+    index = VectorIndex(embedded, "minilm-static-256", tmp_path / "index", exact_limit=2)
+    assert len(index) == len(PAPERS)
+    query = load_embedder().encode_query("predicting volcanic eruptions")
+    exact = VectorIndex(embedded, "minilm-static-256", None, exact_limit=10**6)
+    assert [k for k, _ in index.search(query, 3)] == [k for k, _ in exact.search(query, 3)]
+
+
 def test_missing_or_corrupt_index_file_is_rebuilt(embedded, tmp_path):
     index_dir = tmp_path / "index"
     built = VectorIndex(embedded, "minilm-static-256", index_dir, exact_limit=2)
