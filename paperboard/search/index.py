@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store.vectors import VectorStore
+from .child_build import build_in_child
 
 log = logging.getLogger(__name__)
 
@@ -211,30 +212,14 @@ class VectorIndex:
                 if count > self.exact_limit:
                     loaded = self._load(count, max_seq, epoch)
                     if not loaded and self._should_build_in_child(count):
-                        self._build_in_child()
-                        self._load(count, *self.store.vector_stats(self.model)[1:])
+                        # On failure the graph is built here instead, as for a small corpus.
+                        args = (self.store.url, self.model, str(self.index_dir), self.exact_limit)
+                        if build_in_child(_build_child, args, "vector index"):
+                            self._load(count, *self.store.vector_stats(self.model)[1:])
             self._catch_up(count)
 
     def _should_build_in_child(self, count: int) -> bool:
         return count >= BUILD_IN_CHILD_ABOVE and self._meta_path is not None and not self._is_build_child
-
-    def _build_in_child(self) -> None:
-        """Build and save the graph in a fresh process; the caller then loads the file (or,
-        if the child failed, builds in-process as before)."""
-        import multiprocessing
-
-        started = time.monotonic()
-        child = multiprocessing.get_context("spawn").Process(
-            target=_build_child,
-            args=(self.store.url, self.model, str(self.index_dir), self.exact_limit),
-            name="paperboard-vector-index",
-        )
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            log.warning("building the vector index in its process failed (exit %s): building here", child.exitcode)
-        else:
-            log.info("vector index built in %.1f s", time.monotonic() - started)
 
     def _catch_up(self, count: int) -> None:
         for batch in self.store.iter_vectors(self.model, after_seq=self._seq):

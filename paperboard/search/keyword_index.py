@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from .child_build import build_in_child
 from .query import ParsedQuery
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,11 @@ def query_string(parsed: ParsedQuery, match: str) -> str:
         field = f"{_FIELDS[term.field]}:" if term.field else ""
         parts.append(f'-{field}"{" ".join(term.words)}"')
     return " ".join(parts)
+
+
+def _stale(meta: dict | None, epoch: str, store_seq: int) -> bool:
+    """The saved index cannot be caught up: missing, another database's, or ahead of the store."""
+    return meta is None or meta["epoch"] != epoch or meta["max_seq"] > store_seq
 
 
 def _document(text):
@@ -180,7 +186,7 @@ class KeywordIndex:
             if self._ready and store_seq == self._seq and epoch == self._epoch:
                 return
             meta = self._read_meta()
-            current = meta is not None and meta["epoch"] == epoch and meta["max_seq"] == store_seq
+            current = not _stale(meta, epoch, store_seq) and meta["max_seq"] == store_seq
             if not current or (self._index is None and not self._try_open()):
                 # Building and catching up write files: one process at a time. The others
                 # keep answering from FTS5 and pick the result up on a later refresh.
@@ -207,12 +213,13 @@ class KeywordIndex:
     def _update(self, store_seq: int, epoch: str) -> None:
         """Under the file lock: rebuild a missing, corrupt or foreign index, then catch up."""
         meta = self._read_meta()  # another process may have just brought it up
-        stale = meta is None or meta["epoch"] != epoch or meta["max_seq"] > store_seq
+        stale = _stale(meta, epoch, store_seq)
         if stale and not self._is_build_child and self.store.approximate_paper_count() >= BUILD_IN_CHILD_ABOVE:
-            self._index = None
-            self._build_in_child()
+            self._index = None  # we hold the build lock for the child
+            if not build_in_child(_build_child, (self.store.url, str(self.directory)), "keyword index"):
+                raise RuntimeError("building the keyword index failed in its process")
             meta = self._read_meta()
-            stale = meta is None or meta["epoch"] != epoch or meta["max_seq"] > store_seq
+            stale = _stale(meta, epoch, store_seq)
         if self._index is None or stale:
             if self._open(fresh=stale):
                 meta = None
@@ -220,20 +227,6 @@ class KeywordIndex:
         if applied < store_seq:
             applied = self._catch_up(applied, epoch, rebuild=meta is None)
         self._seq = applied
-
-    def _build_in_child(self) -> None:
-        """Rebuild in a fresh process (we hold the build lock for it) and wait for it."""
-        import multiprocessing
-
-        started = time.monotonic()
-        child = multiprocessing.get_context("spawn").Process(
-            target=_build_child, args=(self.store.url, str(self.directory)), name="paperboard-keyword-index"
-        )
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise RuntimeError(f"building the keyword index failed in its process (exit code {child.exitcode})")
-        log.info("keyword index built in %.1f s", time.monotonic() - started)
 
     def _catch_up(self, after: int, epoch: str, *, rebuild: bool) -> int:
         try:
@@ -279,11 +272,10 @@ class KeywordIndex:
             raise KeywordIndexUnavailable(str(exc)) from exc
         if not self._ready:
             raise KeywordIndexUnavailable("the keyword index is catching up")
-        text = query_string(parsed, match)
         if not parsed.positive or limit <= 0:
             return []
         try:
-            query = self._index.parse_query(text, list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+            query = self._index.parse_query(query_string(parsed, match), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
         except ValueError as exc:
             raise KeywordIndexUnavailable(f"cannot express this query: {exc}") from exc
         try:
