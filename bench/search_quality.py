@@ -9,6 +9,8 @@ weights, re-rank depth) is a global parameter picked here, by measurement, never
 Both sets re-rank a given candidate pool, which isolates ranking quality from corpus size:
 - CSFCube ("similar papers"): the query is a paper (title + abstract); NDCG@20 with gain
   2^rel - 1 and MAP (rel >= 2), averaged over the 50 query/facet pairs (facet ignored).
+  The "similar papers" rows run the product's own scoring (paperboard/search/similar.py) on
+  each pool, as a paper page would.
 - s2-search (typed queries): nDCG@10 with the click score as gain; MRR of the first
   candidate with score >= 1.
 Ratios are against BM25 measured in the same run. Corpus embedding speed (docs/s) is printed
@@ -43,6 +45,7 @@ from paperboard.search.embedder import (  # noqa: E402
     paper_text,
 )
 from paperboard.search.fusion import rrf, score_fusion  # noqa: E402
+from paperboard.search.similar import choose_signals, rank_similar  # noqa: E402
 
 FACETS = ("background", "method", "result")
 Scores = dict[Hashable, float]
@@ -89,6 +92,7 @@ class Query:
     pool: list[Hashable]
     labels: dict[Hashable, float]
     extra: dict[Hashable, float] = field(default_factory=dict)  # citations (s2)
+    source: Hashable | None = None  # the query paper's id (CSFCube)
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Dataset:
     queries: list[Query]
     metrics: dict[str, Callable[[list[Hashable], Query], float]]
     long_queries: bool  # the query is a whole paper
+    titles: dict[Hashable, str] = field(default_factory=dict)  # id -> title (CSFCube)
 
 
 def load_csfcube(root: Path) -> Dataset:
@@ -105,7 +110,7 @@ def load_csfcube(root: Path) -> Dataset:
     for line in (root / "papers.jsonl").open(encoding="utf-8"):
         p = json.loads(line)
         docs[p["paper_id"]] = paper_text(p["title"], p["abstract"])
-        titles[p["paper_id"]] = p["title"]
+        titles[p["paper_id"]] = p["title"] or ""
     queries, missing = [], set()
     for facet in FACETS:
         anns = json.loads((root / f"test-pid2anns-csfcube-{facet}.json").read_text())
@@ -115,13 +120,14 @@ def load_csfcube(root: Path) -> Dataset:
             # A few judged candidates have no text in papers.jsonl: keep them (their labels
             # count in the ideal DCG) as empty documents, which every method ranks last.
             missing.update(c for c in pool if c not in docs)
-            queries.append(Query(f"{qid}_{facet}", docs[qid], pool, labels))
+            queries.append(Query(f"{qid}_{facet}", docs[qid], pool, labels, source=qid))
     docs.update(dict.fromkeys(missing, ""))
+    titles.update(dict.fromkeys(missing, ""))
     metrics = {
         "NDCG@20": lambda r, q: ndcg(r, {d: 2.0**g - 1 for d, g in q.labels.items()}, 20),
         "MAP": lambda r, q: average_precision(r, {d for d, g in q.labels.items() if g >= 2}),
     }
-    return Dataset("CSFCube", docs, queries, metrics, long_queries=True)
+    return Dataset("CSFCube", docs, queries, metrics, long_queries=True, titles=titles)
 
 
 def load_s2(root: Path) -> Dataset:
@@ -279,7 +285,40 @@ transformer is the better single signal on both sets, so it leads; the static mo
 than BM25 and only earns an equal share."""
 
 
-def method_table(ds: Dataset, sigs: list[Signals], models: list[str], top: int):
+def similar_rows(ds: Dataset, vectors: dict[str, Vectors]):
+    """The product's own "similar papers" scoring (paperboard/search/similar.py), run on each
+    query's pool: what a paper page shows, with the vectors an installation may have."""
+
+    def product(strong: bool):
+        def rank(_i: int, q: Query) -> list[Hashable]:
+            def cos(v: Vectors, text_of) -> dict[Hashable, float]:
+                mine = v._vec[text_of(q.source)]
+                return {c: float(v._vec[text_of(c)] @ mine) for c in q.pool}
+
+            corpus = cos(vectors[STATIC_MODEL], ds.docs.__getitem__) if STATIC_MODEL in vectors else None
+            if strong:
+                signals = choose_signals(
+                    q.pool,
+                    strong=cos(vectors[ONNX_MODEL], ds.docs.__getitem__),
+                    title=cos(vectors[ONNX_MODEL], ds.titles.__getitem__),
+                    corpus=corpus,
+                )
+            else:
+                signals = choose_signals(q.pool, corpus=corpus)
+            ranked = rank_similar(q.text, {c: ds.docs[c] for c in q.pool}, signals)
+            return [c for c, _, _ in ranked]
+
+        return rank
+
+    rows = []
+    if STATIC_MODEL in vectors:
+        rows.append(("similar papers: pool TF-IDF 1, static 1 (product, corpus model only)", product(False)))
+    if ONNX_MODEL in vectors:
+        rows.append(("similar papers: pool TF-IDF 1, int8 3, int8 title 1 (product)", product(True)))
+    return rows
+
+
+def method_table(ds: Dataset, sigs: list[Signals], models: list[str], top: int, vectors):
     S, O_ = STATIC_MODEL, ONNX_MODEL
     have = set(sigs[0].scores)
     rows: list[tuple[str, Callable[[int, Query], list[Hashable]] | None]] = [
@@ -316,6 +355,8 @@ def method_table(ds: Dataset, sigs: list[Signals], models: list[str], top: int):
                 lambda i, q: rerank(sigs[i], q.pool, first, second, top),
             )
         )
+    if ds.titles:
+        rows += similar_rows(ds, vectors)
     if "citations" in have:
         best = O_ if O_ in have else models[0]
         rows.append(
@@ -400,13 +441,14 @@ def main(argv: list[str] | None = None) -> int:
         for ds in datasets:
             v.add(list(ds.docs.values()))
             v.add([q.text for q in ds.queries])
+            v.add(list(ds.titles.values()))
         v.measure_speed(list(datasets[0].docs.values())[: 2000 if emb.dim < 300 else 200])
         vectors[m] = v
         print(f"{m:<20} dim {emb.dim:<4} load {load_s:5.2f} s   {v.docs_per_s:8.1f} docs/s")
 
     for ds in datasets:
         sigs = base_signals(ds, vectors, args.bm25_b)
-        print_table(ds, method_table(ds, sigs, models, args.rerank_top))
+        print_table(ds, method_table(ds, sigs, models, args.rerank_top, vectors))
         if args.sweep:
             sweep(ds, sigs, models)
     return 0

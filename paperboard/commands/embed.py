@@ -11,10 +11,11 @@ from .context import AppContext, fail, pass_app
 
 def embed_and_index(app: AppContext, *, model: str | None = None, rebuild: bool = False, quiet: bool = False) -> None:
     """Embed what is missing, then bring the saved index up to date (also used by ingest)."""
-    from ..search.embedder import ModelFilesMissing, load_embedder
+    from ..search.embedder import DEFAULT_RERANKER, ModelFilesMissing, load_embedder
     from ..search.embedding import embed_missing
     from ..search.keyword_index import shared_keyword_index
     from ..search.searcher import shared_index
+    from ..search.similar import TITLE_VIEW, view_name
 
     try:
         embedder = load_embedder(model)
@@ -22,21 +23,27 @@ def embed_and_index(app: AppContext, *, model: str | None = None, rebuild: bool 
         fail(str(exc))
     store = app.store
     index_dir = app.settings.data_dir / "index"
+    # The re-ranking model also embeds titles alone, which similar papers compare (cheap: ~15 words).
+    views = [None, TITLE_VIEW] if embedder.name == DEFAULT_RERANKER else [None]
     if rebuild:
-        store.delete_vectors(embedder.name)
+        for view in views:
+            store.delete_vectors(view_name(embedder.name, view))
         for old in index_dir.glob(f"{embedder.name}*"):
             old.unlink()
-    total = store.count_without_vectors(embedder.name)
-    show = not quiet and sys.stderr.isatty() and total > 0
-    if show:
-        from rich.console import Console
-        from rich.progress import Progress
+    for view in views:
+        label = view_name(embedder.name, view)
+        total = store.count_without_vectors(label)
+        if not quiet and sys.stderr.isatty() and total > 0:
+            from rich.console import Console
+            from rich.progress import Progress
 
-        with Progress(transient=True, console=Console(stderr=True)) as progress:
-            task = progress.add_task(f"embedding ({embedder.name})", total=total)
-            summary = embed_missing(store, embedder, on_batch=lambda done, _: progress.update(task, completed=done))
-    else:
-        summary = embed_missing(store, embedder)
+            with Progress(transient=True, console=Console(stderr=True)) as progress:
+                task = progress.add_task(f"embedding ({label})", total=total)
+                done = embed_missing(store, embedder, view=view, on_batch=lambda n, _, t=task: progress.update(t, completed=n))
+        else:
+            done = embed_missing(store, embedder, view=view)
+        if view is None:
+            summary = done
     index = shared_index(store, embedder.name, index_dir)
     index.refresh(force=True)
     index.save()

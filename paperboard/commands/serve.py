@@ -28,9 +28,12 @@ def serve(app: AppContext, host: str | None, port: int | None, workers: int, loa
 
         summary = ingest(store, demo.read())
         click.echo(f"loaded the demo corpus: {summary.line()}", err=True)
+        from ..search.embedder import DEFAULT_RERANKER
         from .embed import embed_and_index
 
         embed_and_index(app, quiet=True)
+        # A few seconds for the demo's papers, and similar papers use the stronger model at once.
+        embed_and_index(app, model=DEFAULT_RERANKER, quiet=True)
     app.close()
     os.environ["PAPERBOARD_DATABASE_URL"] = settings.resolved_database_url
     os.environ["PAPERBOARD_DATA_DIR"] = str(settings.data_dir)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..store.vectors import VectorStore
 from .embedder import Embedder, paper_text
+from .similar import TITLE_VIEW, view_name
 
 
 @dataclass(slots=True)
@@ -20,6 +21,14 @@ class EmbedSummary:
     remaining: int = 0
 
 
+VIEWS = {
+    None: lambda t: paper_text(t.title, t.abstract),
+    TITLE_VIEW: lambda t: t.title or "",
+}
+"""What a vector encodes: the whole title + abstract text (the default), or the title alone,
+which similar papers compare separately (search/similar.py)."""
+
+
 def embed_missing(
     store: VectorStore,
     embedder: Embedder,
@@ -27,26 +36,28 @@ def embed_missing(
     batch_size: int = 512,
     limit: int | None = None,
     on_batch: Callable[[int, int], None] | None = None,
+    view: str | None = None,
 ) -> EmbedSummary:
-    """Embed every paper lacking a vector for ``embedder.name``; ``on_batch(done, total)``."""
-    total = store.count_without_vectors(embedder.name)
+    """Embed every paper lacking a vector for ``embedder.name`` (and ``view``);
+    ``on_batch(done, total)``."""
+    name = view_name(embedder.name, view)
+    text_of = VIEWS[view]
+    total = store.count_without_vectors(name)
     if limit is not None:
         total = min(total, limit)
-    summary = EmbedSummary(embedder.name)
+    summary = EmbedSummary(name)
     after = 0
     while summary.embedded < total:
-        tasks = store.papers_without_vectors(
-            embedder.name, limit=min(batch_size, total - summary.embedded), after_key=after
-        )
+        tasks = store.papers_without_vectors(name, limit=min(batch_size, total - summary.embedded), after_key=after)
         if not tasks:
             break
-        vectors = embedder.encode([paper_text(t.title, t.abstract) for t in tasks], batch_size=batch_size)
-        store.put_vectors(embedder.name, [t.key for t in tasks], vectors)
+        vectors = embedder.encode([text_of(t) for t in tasks], batch_size=batch_size)
+        store.put_vectors(name, [t.key for t in tasks], vectors)
         after = tasks[-1].key
         summary.embedded += len(tasks)
         if on_batch:
             on_batch(summary.embedded, total)
-    summary.remaining = store.count_without_vectors(embedder.name)
+    summary.remaining = store.count_without_vectors(name)
     return summary
 
 

@@ -25,7 +25,7 @@ from ..models import Paper
 from ..store.base import PaperQuery, SearchHit, Store
 from .fusion import rrf, score_fusion
 from .keyword_index import KeywordIndexUnavailable, shared_keyword_index
-from .query import ParsedQuery, parse_query, words_of
+from .query import MAX_TERMS, ParsedQuery, Term, parse_query, words_of
 
 log = logging.getLogger(__name__)
 
@@ -312,19 +312,63 @@ class Searcher:
         return sorted([*dense, *extra], key=lambda h: -h.score)
 
     def similar(self, paper_id: str, *, limit: int = 10) -> list[SearchHit]:
-        """Nearest papers by meaning, the paper itself excluded; [] without vectors."""
-        index = self.index()
-        if index is None:
-            return []
+        """Papers to read next, the paper itself and hidden ones excluded (see ``similar.py``).
+
+        Candidates come from two stages, nearest vectors and a keyword search on the title, so
+        a corpus without vectors still gets lexical neighbours; [] for an unknown paper."""
+        from . import similar as sim
+        from .embedder import DEFAULT_RERANKER, paper_text
+
         key = self.store.paper_keys([paper_id]).get(paper_id)
-        if key is None:
+        me = self.store.papers_by_keys([key]).get(key) if key is not None else None
+        if me is None:
             return []
-        vector = self.store.get_vectors(index.model, [key]).get(key)
-        if vector is None:
+        found: dict[int, None] = {}
+        index = self.index()
+        corpus_vectors = self._vectors(index, [key]) if index is not None else {}
+        if key in corpus_vectors:
+            found.update((k, None) for k, _ in index.search(corpus_vectors[key], sim.CANDIDATES + 1))
+        title_query = _title_query(me.title)
+        if title_query.positive:
+            found.update((k, None) for k in self._keyword_keys_any(title_query, sim.CANDIDATES + 1))
+        found.pop(key, None)
+        papers = self.store.papers_by_keys(list(found))
+        cands = [k for k in found if k in papers]
+        if not cands:
             return []
-        found = [(k, s) for k, s in index.search(vector, limit + 1) if k != key][:limit]
-        papers = self.store.papers_by_keys([k for k, _ in found])
-        return [SearchHit(papers[k], float(s), {"dense": float(s)}) for k, s in found if k in papers]
+        both = [key, *cands]
+
+        def cosines(vectors) -> dict[int, float] | None:
+            mine = vectors.get(key)
+            return None if mine is None else {k: float(vectors[k] @ mine) for k in cands if k in vectors}
+
+        strong = cosines(self.store.get_vectors(DEFAULT_RERANKER, both))
+        title = cosines(self.store.get_vectors(sim.view_name(DEFAULT_RERANKER, sim.TITLE_VIEW), both)) if strong else None
+        corpus = None
+        if index is not None and not (strong and sim.covered(strong, cands)):
+            corpus = cosines({**corpus_vectors, **self._vectors(index, cands)})
+        signals = sim.choose_signals(cands, strong=strong, title=title, corpus=corpus)
+        texts = {k: paper_text(papers[k].title, papers[k].abstract) for k in cands}
+        ranked = sim.rank_similar(paper_text(me.title, me.abstract), texts, signals)
+        return [SearchHit(papers[k], score, parts) for k, score, parts in ranked[:limit]]
+
+    def _vectors(self, index, keys: list[int]) -> dict:
+        """The corpus model's vectors: from the in-process index when it holds them."""
+        if hasattr(index, "vectors"):
+            return index.vectors(keys)
+        return self.store.get_vectors(index.model, keys)
+
+    def _keyword_keys_any(self, parsed: ParsedQuery, k: int) -> list[int]:
+        """Keys of the best keyword matches of any of the words (the rarest ones)."""
+        index = shared_keyword_index(self.store, self.index_dir)
+        if index is not None:
+            kept = self.store.rarest_terms(parsed.positive)
+            try:
+                return [key for key, _ in index.search(ParsedQuery(parsed.text, kept), limit=k, match="any")]
+            except KeywordIndexUnavailable:
+                pass  # FTS5 answers the same query, only slower
+        hits = self.store.keyword_search(parsed, None, limit=k, match="any")
+        return list(self.store.paper_keys([h.paper.id for h in hits]).values())
 
     def _jump_to_id(self, text: str) -> Paper | None:
         if not text or " " in text.strip():
@@ -334,6 +378,14 @@ class Searcher:
         except InvalidId:
             return None
         return self.store.get_paper(aid.id)
+
+
+def _title_query(title: str) -> ParsedQuery:
+    """A paper's title as a keyword query: its distinct content words, no syntax."""
+    from .bm25 import STOPWORDS
+
+    words = [w for w in dict.fromkeys(words_of(title or "")) if w not in STOPWORDS and len(w) > 1]
+    return ParsedQuery(title or "", [Term((w,)) for w in words[:MAX_TERMS]])
 
 
 def fuse(

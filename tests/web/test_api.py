@@ -150,7 +150,10 @@ def test_similar_papers_api(client, loaded_store):
     from paperboard.search.embedder import load_embedder
     from paperboard.search.embedding import embed_missing
 
-    assert client.get("/api/papers/2607.00002/similar").json() == []  # nothing embedded yet
+    # Nothing embedded yet: the keyword stage still finds papers sharing the title's words.
+    before = [h["paper"] for h in client.get("/api/papers/2607.00002/similar").json()]
+    assert before and "2607.00002" not in [p["id"] for p in before]
+    assert any("diffusion" in (p["title"] + p["summary"]).lower() for p in before[:3])
     embed_missing(loaded_store, load_embedder())
     r = client.get("/api/papers/2607.00002/similar", params={"limit": 5})
     ids = [h["paper"]["id"] for h in r.json()]

@@ -1,0 +1,164 @@
+"""Similar papers: the fused scoring (search/similar.py) and the Searcher's two candidate stages."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperboard.models import Paper
+from paperboard.search import searcher as searcher_module
+from paperboard.search.embedder import DEFAULT_RERANKER, load_embedder
+from paperboard.search.embedding import embed_missing
+from paperboard.search.searcher import Searcher
+from paperboard.search.similar import (
+    TITLE_VIEW,
+    Signal,
+    choose_signals,
+    lexical_scores,
+    rank_similar,
+    view_name,
+)
+
+# ------------------------------------------------------------------ the scoring, pure
+
+
+def test_lexical_similarity_prefers_shared_rare_words():
+    query = "Surface code decoders for quantum error correction"
+    cands = {
+        "qec": "Fast decoding of surface codes protects qubits from quantum errors",
+        "generic": "A model for the task with results on the data",
+        "other": "Graph neural networks predict molecule properties",
+    }
+    scores = lexical_scores(query, cands)
+    assert max(scores, key=scores.get) == "qec"
+    assert scores["other"] == 0.0
+    assert lexical_scores(query, {}) == {}
+
+
+def test_rank_similar_fuses_signals_by_weight():
+    query = "alpha beta gamma"
+    cands = {"lex": "alpha beta gamma delta", "vec": "epsilon zeta"}
+    # Lexical evidence alone puts "lex" first ...
+    assert [k for k, _, _ in rank_similar(query, cands)] == ["lex", "vec"]
+    # ... a heavier vector signal that disagrees overturns it, and each part is reported.
+    signal = Signal("minilm", {"lex": 0.1, "vec": 0.9}, 3.0)
+    ranked = rank_similar(query, cands, [signal])
+    assert [k for k, _, _ in ranked] == ["vec", "lex"]
+    assert ranked[0][2] == {"lexical": 0.0, "minilm": 0.9}
+    assert ranked[0][1] > ranked[1][1]
+
+
+def test_rank_similar_survives_hostile_and_empty_text():
+    cands = {1: "<script>alert(1)</script> '; DROP TABLE papers; --", 2: "", 3: "ünïcödé ≠ ∑ 🚀"}
+    ranked = rank_similar("<b>bold</b> DROP TABLE", cands)
+    assert sorted(k for k, _, _ in ranked) == [1, 2, 3]
+    assert ranked[0][0] == 1
+    assert rank_similar("", {}) == []
+
+
+def test_choose_signals_needs_the_vectors_to_cover_the_pool():
+    cands = list(range(10))
+    full = {k: 0.5 for k in cands}
+    sparse = {k: 0.5 for k in cands[:5]}
+    corpus = {k: 0.1 for k in cands}
+    names = lambda signals: [s.name for s in signals]  # noqa: E731
+    assert names(choose_signals(cands, strong=full, title=full, corpus=corpus)) == ["minilm", "title"]
+    assert names(choose_signals(cands, strong=full, title=sparse, corpus=corpus)) == ["minilm"]
+    # Half the pool without the transformer's vector: the corpus model stands in.
+    assert names(choose_signals(cands, strong=sparse, title=full, corpus=corpus)) == ["dense"]
+    assert names(choose_signals(cands, strong=None, corpus=None)) == []
+    assert view_name("m") == "m" and view_name("m", TITLE_VIEW) == "m/title"
+
+
+# ------------------------------------------------------------------ through the Searcher
+
+PAPERS = [
+    ("2507.00001", "Surface code decoding for quantum error correction", "Neural decoders correct qubit errors in surface codes."),
+    ("2507.00002", "Decoding quantum codes with belief propagation", "Belief propagation decodes quantum low-density parity-check codes."),
+    ("2507.00003", "Diffusion policies for robot grasping", "Robots learn to grasp objects from demonstrations with diffusion models."),
+    ("2507.00004", "Protein folding with transformers", "A transformer predicts protein structure from sequence."),
+    ("2507.00005", "Fault-tolerant qubits and error thresholds", "Thresholds for fault-tolerant quantum computation with noisy qubits."),
+    ("2507.00006", "Speech translation without transcripts", "Spoken language translated directly into text."),
+]  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_store):
+    tmp_store.upsert_papers([Paper(id=i, title=t, abstract=a, feed_day="2025-07-01") for i, t, a in PAPERS])
+    searcher_module._indexes.clear()
+    return tmp_store
+
+
+def similar_ids(store, tmp_path, paper_id, **kw):
+    hits = Searcher(store, index_dir=tmp_path / "index").similar(paper_id, **kw)
+    return hits, [h.paper.id for h in hits]
+
+
+def test_without_vectors_similar_papers_come_from_the_title_words(store, tmp_path):
+    hits, ids = similar_ids(store, tmp_path, "2507.00001")
+    assert ids and "2507.00001" not in ids
+    assert set(ids[:2]) == {"2507.00002", "2507.00005"} or ids[0] == "2507.00002"
+    assert set(hits[0].parts) == {"lexical"}
+
+
+def test_corpus_vectors_then_transformer_vectors_are_fused(store, tmp_path):
+    embed_missing(store, load_embedder())
+    hits, ids = similar_ids(store, tmp_path, "2507.00001", limit=3)
+    assert len(ids) == 3 and "2507.00001" not in ids
+    assert set(hits[0].parts) == {"lexical", "dense"}
+    strong = load_embedder(DEFAULT_RERANKER)
+    embed_missing(store, strong)
+    embed_missing(store, strong, view=TITLE_VIEW)
+    assert store.count_without_vectors(view_name(DEFAULT_RERANKER, TITLE_VIEW)) == 0
+    hits, ids = similar_ids(store, tmp_path, "2507.00001", limit=3)
+    assert set(hits[0].parts) == {"lexical", "minilm", "title"}
+    assert ids[0] in {"2507.00002", "2507.00005"} and "2507.00004" not in ids[:2]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_a_paper_without_vectors_is_still_proposed_by_the_keyword_stage(store, tmp_path):
+    embed_missing(store, load_embedder())
+    store.upsert_papers([Paper(id="2507.00009", title="Surface code decoding at scale", abstract="", feed_day="2025-07-02")])
+    _, ids = similar_ids(store, tmp_path, "2507.00001")
+    assert "2507.00009" in ids[:3]
+
+
+def test_hidden_and_unknown_papers(store, tmp_path):
+    store.set_hidden("2507.00002", True)
+    _, ids = similar_ids(store, tmp_path, "2507.00001")
+    assert "2507.00002" not in ids
+    assert similar_ids(store, tmp_path, "2507.00002")[1] == []  # a hidden paper has no page
+    assert similar_ids(store, tmp_path, "9999.99999")[1] == []
+
+
+def test_embed_command_gives_the_transformer_model_title_vectors_too(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from paperboard.store import open_store
+
+    env = {**os.environ, "PAPERBOARD_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PAPERBOARD_DATABASE_URL", None)
+    db = open_store(f"sqlite:///{tmp_path / 'data' / 'paperboard.db'}")
+    db.upsert_papers([Paper(id=i, title=t, abstract=a, feed_day="2025-07-01") for i, t, a in PAPERS])
+    db.close()
+    cmd = [sys.executable, "-m", "paperboard", "embed", "--model", DEFAULT_RERANKER]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    db = open_store(f"sqlite:///{tmp_path / 'data' / 'paperboard.db'}")
+    title = view_name(DEFAULT_RERANKER, TITLE_VIEW)
+    assert db.vector_stats(DEFAULT_RERANKER)[0] == db.vector_stats(title)[0] == len(PAPERS)
+    # A title vector is the title's own embedding, not the whole text's.
+    key = db.paper_keys(["2507.00003"])["2507.00003"]
+    got = db.get_vectors(title, [key])[key]
+    # (int8 activations are quantised per batch, so a vector depends a little on its batch.)
+    model = load_embedder(DEFAULT_RERANKER)
+    want = model.encode([PAPERS[2][1]])[0]
+    whole = db.get_vectors(DEFAULT_RERANKER, [key])[key]
+    assert float(got @ want) > 0.98 and float(got @ want) > float(got @ whole) + 0.05
+    before = db.vector_stats(title)
+    subprocess.run(cmd, env=env, check=True, capture_output=True)  # nothing left to do
+    assert db.vector_stats(title) == before
+    subprocess.run([*cmd, "--rebuild"], env=env, check=True, capture_output=True)
+    count, _, epoch = db.vector_stats(title)
+    assert count == len(PAPERS) and epoch != before[2]  # dropped and embedded again
+    db.close()
