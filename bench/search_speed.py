@@ -145,6 +145,11 @@ def measure(work: Path) -> dict:
     }  # fmt: skip
     for mode in ("bm25", "dense", "hybrid"):
         result[mode] = latency(lambda q, mode=mode: searcher.search(q, limit=10, mode=mode), qs)
+    # A paper page's "similar papers" (search/similar.py), for papers picked at random.
+    rng = random.Random(7)
+    ids = [pid for batch in store.iter_paper_ids(batch_size=20000) for pid in batch]
+    pages = rng.sample(ids, min(200, len(ids)))
+    result["similar"] = latency(lambda pid: searcher.similar(pid, limit=6), pages)
     result["rss_after_queries_mb"] = rss_mb()
     searcher_module._indexes.clear()
     searcher = None  # drop the index before building the baseline
@@ -161,6 +166,10 @@ def measure(work: Path) -> dict:
         np.argpartition(-scores, 10)[:10]
 
     result["tfidf"] = latency(tfidf_search, qs[:200])
+    texts = store.get_papers(pages[:50])
+    result["tfidf_similar"] = latency(
+        lambda pid: tfidf_search(f"{texts[pid].title} {texts[pid].abstract}"), [p for p in pages[:50] if p in texts]
+    )
     result["rss_final_mb"] = rss_mb()
     store.close()
     return result
@@ -200,6 +209,9 @@ def report(label: str, built: dict, m: dict) -> None:
         print(f"{mode:<8}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['mean']:>10.2f}{base / r['p50']:>15.1f}x")
     r = m["tfidf"]
     print(f"{'tf-idf':<8}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['mean']:>10.2f}{'1.0x':>16}  (scores every paper; build {m['tfidf_build_s']:.0f} s)")
+    r, b = m["similar"], m["tfidf_similar"]
+    print(f"similar papers of a paper (200 pages): p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms;"
+          f" TF-IDF with the whole paper as the query, every paper scored: p50 {b['p50']:.2f} ms ({b['p50'] / r['p50']:.1f}x)")
 
 
 def main() -> int:

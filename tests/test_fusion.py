@@ -173,3 +173,12 @@ def test_tfidf_cosine_is_one_for_identical_text_and_zero_for_disjoint() -> None:
     assert same == pytest.approx(1.0)
     assert disjoint == 0.0 and empty == 0.0
     assert tfidf.rank("graph attention")[0][0] == "gnn2"
+
+
+def test_term_counts_equal_counting_the_tokens():
+    from collections import Counter
+
+    from paperboard.search.bm25 import term_counts, tokenize
+
+    for text in ["", "Networks, networks and NETWORK's theories", "Schrödinger’s cats — über alles; 量子 计算", "a the of"]:
+        assert term_counts(text) == Counter(tokenize(text))

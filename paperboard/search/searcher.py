@@ -231,7 +231,7 @@ class Searcher:
         the stages and the fusion never read a paper, only the page's papers are loaded.
         None when the general path must answer."""
         if (
-            self.rerank_enabled or not parsed.positive or not parsed.free_text.strip()
+            not parsed.positive or not parsed.free_text.strip()
             or _needs_exact_match(parsed) or _has_constraints(parsed, filters)
         ):  # fmt: skip
             return None
@@ -252,6 +252,12 @@ class Searcher:
         dense.update((key, float(v @ query_vector)) for key, v in held.items())
         dense_ranked = dict(sorted(dense.items(), key=lambda kv: -kv[1]))
         fused = fuse_scores(dict(keyword), dense_ranked)
+        mode = "hybrid"
+        if self.rerank_enabled and offset < RERANK_TOP:
+            top = fused[:RERANK_TOP]
+            order = self._rerank_order(parsed, [key for key, _, _ in top], {k: p["bm25"] for k, _, p in top if "bm25" in p})
+            if order is not None:
+                fused, mode = _reordered(top, order) + fused[RERANK_TOP:], "hybrid+rerank"
         hits: list[SearchHit] = []
         start = 0
         while len(hits) < want and start < len(fused):  # hidden papers drop out: read on
@@ -259,7 +265,7 @@ class Searcher:
             papers = self.store.papers_by_keys([key for key, _, _ in chunk])
             hits += [SearchHit(papers[key], score, parts) for key, score, parts in chunk if key in papers]
             start += len(chunk)
-        return SearchResponse(parsed, hits[offset:want], "hybrid")
+        return SearchResponse(parsed, hits[offset:want], mode)
 
     def rerank(self, parsed: ParsedQuery, hits: list[SearchHit]) -> list[SearchHit] | None:
         """Re-order the top candidates by BM25 fused with the stronger model's cosine.
@@ -267,29 +273,34 @@ class Searcher:
         Uses the re-ranker's stored vectors (``paperboard embed --model minilm-l6-int8``
         computes them in the background); None when too few candidates have one.
         """
-        from .embedder import DEFAULT_RERANKER, ModelFilesMissing, load_embedder
-
         top = hits[:RERANK_TOP]
         keys = self.store.paper_keys([h.paper.id for h in top])
-        vectors = self.store.get_vectors(DEFAULT_RERANKER, list(keys.values()))
-        if len(vectors) < 0.8 * len(top):
+        by_key = {keys[h.paper.id]: h for h in top if h.paper.id in keys}
+        bm25 = {k: h.parts["bm25"] for k, h in by_key.items() if "bm25" in h.parts}
+        order = self._rerank_order(parsed, list(by_key), bm25)
+        if order is None:
+            return None
+        ranked = _reordered([(k, h.score, h.parts) for k, h in by_key.items()], order)
+        out = [SearchHit(by_key[k].paper, score, parts) for k, score, parts in ranked]
+        out += [h for h in top if h.paper.id not in keys]  # vanished meanwhile: keep their order
+        return out + hits[RERANK_TOP:]
+
+    def _rerank_order(self, parsed: ParsedQuery, keys: list[int], bm25: dict[int, float]) -> list[tuple[int, float, float]] | None:
+        """(key, re-ranked score, the stronger model's cosine) best first, for the keys that
+        have either score; None when fewer than 80% have the stronger model's vector."""
+        from .embedder import DEFAULT_RERANKER, ModelFilesMissing, load_embedder
+
+        vectors = self.store.get_vectors(DEFAULT_RERANKER, keys)
+        if not keys or len(vectors) < 0.8 * len(keys):
             return None
         try:
             query = load_embedder(DEFAULT_RERANKER).encode_query(parsed.free_text)
         except (ModelFilesMissing, ImportError, OSError) as exc:
             log.warning("re-ranking unavailable: %s", exc)
             return None
-        strong = {h.paper.id: float(vectors[keys[h.paper.id]] @ query) for h in top if keys.get(h.paper.id) in vectors}
-        bm25 = {h.paper.id: h.parts["bm25"] for h in top if "bm25" in h.parts}
-        by_id = {h.paper.id: h for h in top}
+        strong = {k: float(vectors[k] @ query) for k in keys if k in vectors}
         order = score_fusion([bm25, strong], weights=RERANK_WEIGHTS, method="zscore")
-        out = []
-        for pid, score, _ in order:
-            if pid in by_id:
-                hit = by_id.pop(pid)
-                out.append(SearchHit(hit.paper, score, {**hit.parts, "rerank": score, "minilm": strong.get(pid, 0.0)}))
-        out += [by_id[h.paper.id] for h in top if h.paper.id in by_id]  # no score from either: keep order
-        return out + hits[RERANK_TOP:]
+        return [(k, score, strong.get(k, 0.0)) for k, score, _ in order]
 
     def _with_dense_scores(self, query, keyword: list[SearchHit], dense: list[SearchHit]) -> list[SearchHit]:
         """Give keyword-only candidates their exact cosine too, so fusion compares like with like."""
@@ -378,6 +389,15 @@ class Searcher:
         except InvalidId:
             return None
         return self.store.get_paper(aid.id)
+
+
+def _reordered(top: list[tuple], order: list[tuple[int, float, float]]) -> list[tuple]:
+    """``top``'s (key, score, parts) in the re-ranked order, each with its re-ranking parts;
+    candidates the re-ranker had no score for keep their order after the rest."""
+    parts = {key: p for key, _, p in top}
+    out = [(key, score, {**parts[key], "rerank": score, "minilm": cos}) for key, score, cos in order if key in parts]
+    placed = {key for key, _, _ in out}
+    return out + [t for t in top if t[0] not in placed]
 
 
 def _title_query(title: str) -> ParsedQuery:

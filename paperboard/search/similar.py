@@ -15,14 +15,17 @@ model's cosine stands in. Every weight is one global setting chosen on the bench
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .bm25 import TfIdf
+from .bm25 import term_counts
 from .fusion import score_fusion
 
-CANDIDATES = 100
-"""Papers each stage (nearest vectors, keyword search on the title) proposes."""
+CANDIDATES = 50
+"""Papers each stage (nearest vectors, keyword search on the title) proposes: the page shows
+6, and scoring a candidate costs tokenising its abstract."""
 LEXICAL_WEIGHT = 1.0
 STRONG_WEIGHT = 3.0
 """The transformer's whole-text cosine leads: it is the best single signal on both judged sets."""
@@ -50,21 +53,31 @@ class Signal:
     weight: float
 
 
-class _Query:
-    """The paper itself as a document of the lexical pool, under an id no candidate can have."""
-
-    def __repr__(self) -> str:
-        return "<query paper>"
-
-
 def lexical_scores(query_text: str, candidates: Mapping[Hashable, str]) -> dict[Hashable, float]:
-    """TF-IDF cosine of each candidate's text to the paper's, IDF taken over the pool."""
+    """TF-IDF cosine of each candidate's text to the paper's (sublinear tf, smoothed IDF over
+    the pool and the paper: ``bm25.TfIdf``'s formula), on sparse dicts: a pool of a few hundred
+    papers needs no postings arrays."""
     if not candidates:
         return {}
-    me = _Query()
-    index = TfIdf([(me, query_text), *candidates.items()])
-    keys = list(candidates)
-    return dict(zip(keys, index.score(query_text, keys), strict=True))
+    counts = {key: term_counts(text) for key, text in candidates.items()}
+    mine = term_counts(query_text)
+    df: Counter[str] = Counter(mine.keys())
+    for c in counts.values():
+        df.update(c.keys())
+    n = len(candidates) + 1
+    idf = {term: math.log((1 + n) / (1 + d)) + 1 for term, d in df.items()}
+
+    def weights(c: Counter[str]) -> tuple[dict[str, float], float]:
+        w = {t: (1 + math.log(tf)) * idf[t] for t, tf in c.items()}
+        return w, math.sqrt(sum(v * v for v in w.values()))
+
+    q, q_norm = weights(mine)
+    out = {}
+    for key, c in counts.items():
+        w, norm = weights(c)
+        dot = sum(v * q[t] for t, v in w.items() if t in q)
+        out[key] = dot / (norm * q_norm) if norm > 0 and q_norm > 0 else 0.0
+    return out
 
 
 def rank_similar(

@@ -278,3 +278,21 @@ def test_a_large_rebuild_runs_in_a_child_process(store, tmp_path, monkeypatch):
     assert not built_here, "the rebuild must not run in this process"
     assert _keys(index, "graph") == _fts_keys(store, "graph")
     assert len(index) == 200
+
+
+def test_rerank_on_keys_ranks_exactly_like_the_general_path(store, embedded_searcher, monkeypatch):
+    from paperboard.search.embedder import DEFAULT_RERANKER, load_embedder
+    from paperboard.search.embedding import embed_missing
+
+    embedded_searcher.rerank_enabled = True
+    assert embedded_searcher.search("graph neural", limit=10).mode == "hybrid"  # no vectors of its own yet
+    embed_missing(store, load_embedder(DEFAULT_RERANKER))
+    for q in ("graph neural", "robot vision attention"):
+        fast = embedded_searcher.search(q, limit=10, offset=5)
+        with monkeypatch.context() as m:
+            m.setattr(embedded_searcher, "_hybrid_by_keys", lambda *a, **kw: None)
+            general = embedded_searcher.search(q, limit=10, offset=5)
+        assert fast.mode == general.mode == "hybrid+rerank"
+        assert [h.paper.id for h in fast.hits] == [h.paper.id for h in general.hits]
+        assert [h.score for h in fast.hits] == pytest.approx([h.score for h in general.hits])
+        assert [h.parts["minilm"] for h in fast.hits] == pytest.approx([h.parts["minilm"] for h in general.hits])

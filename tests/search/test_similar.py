@@ -162,3 +162,14 @@ def test_embed_command_gives_the_transformer_model_title_vectors_too(tmp_path):
     count, _, epoch = db.vector_stats(title)
     assert count == len(PAPERS) and epoch != before[2]  # dropped and embedded again
     db.close()
+
+
+def test_pool_lexical_scores_equal_the_tfidf_scorer():
+    from paperboard.search.bm25 import TfIdf
+
+    query = "Graph networks for molecules, and graph kernels"
+    cands = {1: "Message passing graph networks for molecules", 2: "Kernels on graphs", 3: "Speech", 4: ""}
+    ref = TfIdf([("q", query), *cands.items()])
+    want = dict(zip(cands, ref.score(query, list(cands)), strict=True))
+    got = lexical_scores(query, cands)
+    assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-12 for k in cands)
