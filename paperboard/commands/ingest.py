@@ -121,9 +121,13 @@ def ingest_cmd(
     if errors_shown > SHOW_ERRORS and not quiet:
         click.echo(f"… and {errors_shown - SHOW_ERRORS:,} more rejected records", err=True)
     if (summary.stored or summary.updated) and not no_embed:
+        from ..search.embedder import DEFAULT_RERANKER
+        from ..search.embedding import strong_vectors_wanted
         from .embed import embed_and_index
 
         embed_and_index(app, quiet=quiet)
+        if strong_vectors_wanted(app.store):
+            embed_and_index(app, model=DEFAULT_RERANKER, quiet=quiet)
     if as_json:
         click.echo(json.dumps(summary.to_dict()))
     else:

@@ -1,4 +1,4 @@
-"""Reading commands: ``ls``, ``info``, ``search``, ``stats``.
+"""Reading commands: ``ls``, ``info``, ``search``, ``similar``, ``stats``.
 
 Every listing takes ``--json`` and then prints a JSON array of paper objects (at least id,
 title, authors, published, upvotes), so scripts can rely on one shape.
@@ -85,17 +85,7 @@ def ls(app: AppContext, day, week, month, org, author, category, sort, limit, of
 @pass_app
 def info(app: AppContext, paper_id: str, as_json: bool) -> None:
     """Show one paper: an arXiv id, URL, or a local pb- id."""
-    from ..ids import InvalidId, is_paper_id, parse_arxiv_id
-
-    key = paper_id.strip()
-    if not is_paper_id(key):
-        try:
-            key = parse_arxiv_id(key).id
-        except InvalidId as exc:
-            fail(str(exc))
-    paper = app.store.get_paper(key)
-    if paper is None:
-        fail(f"no paper {paper_id!r} in the store")
+    paper = _paper_or_fail(app, paper_id)
     if as_json:
         click.echo(json.dumps(paper.to_public(), ensure_ascii=False, indent=1))
         return
@@ -116,6 +106,35 @@ def info(app: AppContext, paper_id: str, as_json: bool) -> None:
             click.echo(f"{label}: {value}")
     click.echo()
     click.echo(paper.abstract)
+
+
+def _paper_or_fail(app: AppContext, paper_id: str) -> Paper:
+    from ..ids import InvalidId, is_paper_id, parse_arxiv_id
+
+    key = paper_id.strip()
+    if not is_paper_id(key):
+        try:
+            key = parse_arxiv_id(key).id
+        except InvalidId as exc:
+            fail(str(exc))
+    paper = app.store.get_paper(key)
+    if paper is None:
+        fail(f"no paper {paper_id!r} in the store")
+    return paper
+
+
+@click.command("similar")
+@click.argument("paper_id")
+@click.option("--limit", type=click.IntRange(1, 50), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of papers (with score).")
+@pass_app
+def similar(app: AppContext, paper_id: str, limit: int, as_json: bool) -> None:
+    """Papers similar to one paper (what its page shows): an arXiv id, URL, or pb- id."""
+    from ..search.searcher import Searcher
+
+    paper = _paper_or_fail(app, paper_id)
+    hits = Searcher.for_settings(app.store, app.settings).similar(paper.id, limit=limit)
+    _print_papers([h.paper for h in hits], as_json, [round(h.score, 6) for h in hits])
 
 
 @click.command("search")
@@ -174,5 +193,5 @@ def stats(app: AppContext, as_json: bool) -> None:
 
 
 def register(main: click.Group) -> None:
-    for cmd in (ls, info, search, stats):
+    for cmd in (ls, info, search, similar, stats):
         main.add_command(cmd)

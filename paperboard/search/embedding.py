@@ -61,7 +61,7 @@ def embed_missing(
     return summary
 
 
-def embed_papers(store: VectorStore, embedder: Embedder, paper_ids: list[str]) -> int:
+def embed_papers(store: VectorStore, embedder: Embedder, paper_ids: list[str], *, view: str | None = None) -> int:
     """Embed these papers now (a submitted paper is searchable by meaning at once)."""
     from ..store.base import PaperStore
 
@@ -72,6 +72,15 @@ def embed_papers(store: VectorStore, embedder: Embedder, paper_ids: list[str]) -
     todo = [(keys[pid], p) for pid, p in papers.items()]
     if not todo:
         return 0
-    vectors = embedder.encode([paper_text(p.title, p.abstract) for _, p in todo])
-    store.put_vectors(embedder.name, [k for k, _ in todo], vectors)
+    vectors = embedder.encode([VIEWS[view](p) for _, p in todo])
+    store.put_vectors(view_name(embedder.name, view), [k for k, _ in todo], vectors)
     return len(todo)
+
+
+def strong_vectors_wanted(store: VectorStore) -> bool:
+    """The installation opted in to the stronger model (``paperboard embed --model
+    minilm-l6-int8`` has run): from then on new papers get its vectors too, so re-ranking and
+    similar papers keep covering the newest papers."""
+    from .embedder import DEFAULT_RERANKER
+
+    return store.vector_stats(DEFAULT_RERANKER)[0] > 0

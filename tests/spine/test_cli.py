@@ -31,7 +31,7 @@ def cli(tmp_path):
 
 def test_help_documents_every_command(cli):
     out = cli("--help").stdout
-    for command in ("ingest", "ls", "info", "search", "db", "serve", "stats"):
+    for command in ("ingest", "ls", "info", "search", "similar", "embed", "db", "serve", "stats"):
         assert command in out
 
 
@@ -100,3 +100,30 @@ def test_db_migrate_and_stats(cli):
     assert "schema at version" in cli("db", "migrate").stdout
     stats = json.loads(cli("stats", "--json").stdout)
     assert stats["papers"] == 0 and stats["schema_version"] >= 1
+
+
+def test_similar_lists_papers_like_one_and_ingest_keeps_the_stronger_model_current(cli, tmp_path):
+    from paperboard.store import open_store
+
+    write_corpus(tmp_path / "daily", days=2, per_day=30)
+    cli("ingest", "-q", "arxiv-daily", str(tmp_path / "daily"))
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'paperboard.db'}")
+    pid = next(iter(store.iter_paper_ids()))[0]
+    out = json.loads(cli("similar", pid, "--limit", "5", "--json").stdout)
+    assert 0 < len(out) <= 5 and pid not in [p["id"] for p in out]
+    for key in ("id", "title", "authors", "published", "upvotes", "score"):
+        assert key in out[0]
+    assert [p["score"] for p in out] == sorted((p["score"] for p in out), reverse=True)
+    bad = cli("similar", "0000.00000", check=False)
+    assert bad.returncode == 2 and "no paper" in bad.stderr and not bad.stdout
+    # Until the stronger model is opted in to, ingest computes only the corpus model's vectors.
+    assert store.vector_stats("minilm-l6-int8")[0] == 0
+    cli("embed", "--model", "minilm-l6-int8")
+    n = store.count_papers()
+    assert store.vector_stats("minilm-l6-int8")[0] == store.vector_stats("minilm-l6-int8/title")[0] == n
+    write_corpus(tmp_path / "more", days=3, per_day=30)  # one new day
+    cli("ingest", "-q", "arxiv-daily", str(tmp_path / "more"))
+    assert store.count_papers() > n
+    for model in ("minilm-static-256", "minilm-l6-int8", "minilm-l6-int8/title"):
+        assert store.count_without_vectors(model) == 0, model
+    store.close()

@@ -42,6 +42,8 @@ def test_submit_puts_the_paper_on_todays_feed(settings, loaded_store, arxiv):
         # embedded at once: findable by meaning before any `paperboard embed` run
         key = loaded_store.paper_keys(["2401.08001"])["2401.08001"]
         assert key in loaded_store.get_vectors("minilm-static-256", [key])
+        # Nobody opted in to the stronger model here, so the paper gets none of its vectors.
+        assert loaded_store.get_vectors("minilm-l6-int8", [key]) == {}
         assert paper.feed_day == datetime.now(UTC).date()
         today = client.get("/papers", params={"date": paper.feed_day.isoformat()}).text
         assert "submitted by submitter" in today
@@ -93,3 +95,19 @@ def test_api_index_fetches_and_stores(settings, loaded_store, arxiv):
         assert r.status_code == 400 and "not an arXiv id" in r.json()["detail"]
         r = client.post("/api/papers/index", json={"wrong": "field"}, headers=headers)
         assert r.status_code == 422
+
+
+def test_submitted_paper_gets_the_stronger_models_vectors_once_it_is_in_use(settings, loaded_store, arxiv):
+    from paperboard.search.embedder import load_embedder
+    from paperboard.search.embedding import embed_missing
+
+    embed_missing(loaded_store, load_embedder("minilm-l6-int8"), limit=3)  # the installation opted in
+    arxiv.route(QUERY, "single.xml", path="/api/query")
+    with _client(settings, loaded_store, f"{arxiv.url}/api/query") as client:
+        signup(client, "submitter")
+        r = client.post("/submit", data={"arxiv": "2401.08001", "csrf_token": csrf(client, "/submit")},
+                        follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303
+    key = loaded_store.paper_keys(["2401.08001"])["2401.08001"]
+    for model in ("minilm-static-256", "minilm-l6-int8", "minilm-l6-int8/title"):
+        assert key in loaded_store.get_vectors(model, [key]), model
