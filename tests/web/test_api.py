@@ -44,8 +44,9 @@ def test_daily_papers_sort_paging_and_limits(client):
                    {"week": "W1"}, {"month": "2026-13"}, {"category": "<script>"}):  # fmt: skip
         r = client.get("/api/daily_papers", params=params)
         assert r.status_code == 422 and r.json()["detail"], params
-    r = client.get("/api/daily_papers", params={"date": "2026-06-30", "month": "2026-07"})
-    assert [i["paper"]["id"] for i in r.json()] == ["2606.00004"]  # date wins
+    for params in ({"date": "2026-06-30", "month": "2026-07"}, {"week": "2026-W27", "month": "2026-07"}):
+        r = client.get("/api/daily_papers", params=params)  # which one was meant is a guess: refused
+        assert r.status_code == 400 and "only one of date, week, month" in r.json()["detail"]
     r = client.get("/api/daily_papers", params={"week": "2025-W53"})  # 2025 has 52 ISO weeks
     assert r.status_code == 404 and "no such ISO week" in r.json()["detail"]
 

@@ -66,7 +66,8 @@ CATEGORY = r"^[A-Za-z][A-Za-z.\-]{0,39}$"
 
 @router.get(
     "/daily_papers", response_model=list[DailyPaper],
-    responses={404: {"model": ErrorOut, "description": "No such ISO week (e.g. W53 of a 52-week year)"}},
+    responses={400: {"model": ErrorOut, "description": "More than one of date, week, month"},
+               404: {"model": ErrorOut, "description": "No such ISO week (e.g. W53 of a 52-week year)"}},
 )  # fmt: skip
 def daily_papers(
     request: Request,
@@ -81,9 +82,11 @@ def daily_papers(
 ):
     """Papers on the daily feed, newest first (``publishedAt``) or by ``trending`` score.
 
-    Give one of date, week, month; if several are given, date wins, then week. With none:
-    the whole feed (``trending``: the last 30 days).
+    Give at most one of date, week, month (several are refused: which one was meant is a
+    guess). With none: the whole feed (``trending``: the last 30 days).
     """
+    if sum(x is not None for x in (date, week, month)) > 1:
+        raise HTTPException(400, "give only one of date, week, month")
     store = request.app.state.store
     try:
         period = (
