@@ -1,26 +1,29 @@
-"""BM25 over a large SQLite corpus with Tantivy, kept in step with the store.
+"""BM25 over a large corpus with Tantivy, kept in step with the store.
 
-FTS5 ranks every paper that matches: its ``bm25()`` walks each word's whole posting list
-(for the word's document count) and scores every match, so "generation in" costs tens of
-milliseconds at 75k papers and hundreds at a million. Tantivy is a search engine built for
-top-k: block-max WAND skips the postings that cannot reach the top, so the same query takes
-about a millisecond. It is used for the keyword stage once a corpus is large enough for FTS5
-to be slow; FTS5 stays the engine of record (it is transactional with the papers) and serves
-every query the index cannot: filters and categories, and whenever the index is behind.
+The database's own ranking scores every paper that matches: FTS5's ``bm25()`` walks each
+word's whole posting list and scores every match, and so does PostgreSQL's ``ts_rank``, so
+"generation in" costs tens of milliseconds at 75k papers and hundreds at a million. Tantivy
+is a search engine built for top-k: block-max WAND skips the postings that cannot reach the
+top, so the same query takes about a millisecond. It is used for the keyword stage once a
+corpus is large enough for the database to be slow; the database stays the engine of record
+(it is transactional with the papers) and serves every query the index cannot: filters and
+categories, and whenever the index is behind.
 
 The index lives next to the vector index (``<data>/index/keywords``) and follows the store's
-change feed (``paper_changes``, SQLite migration 0007): it remembers the last change it
-applied and the feed's epoch in ``keywords.json`` and catches up incrementally; a missing,
-corrupt or foreign index is rebuilt from the store. Replaying a change is harmless (a
-paper's document is deleted by key and written again from its text as it is now), so a crash
-between Tantivy's commit and the metadata write loses nothing. Several processes may share
-the directory: only one writes at a time (Tantivy's lock); one that cannot write serves its
-queries from FTS5 until the index has caught up.
+change feed (``paper_changes``: SQLite migration 0007, PostgreSQL migration 0008, which reads
+it in commit order): it remembers the feed position it applied and the feed's epoch in
+``keywords.json`` and catches up incrementally; a missing, corrupt or foreign index is
+rebuilt from the store. Replaying a change is harmless (a paper's document is deleted by key
+and written again from its text as it is now), so a crash between Tantivy's commit and the
+metadata write loses nothing. Several processes may share the directory: only one writes at
+a time (Tantivy's lock); one that cannot write serves its queries from the database until the
+index has caught up.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -32,12 +35,12 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from .child_build import build_in_child
-from .query import ParsedQuery
+from .query import ParsedQuery, Term
 
 log = logging.getLogger(__name__)
 
 MIN_PAPERS = 20_000
-"""Below this FTS5 ranks in a few milliseconds and needs no second index."""
+"""Below this the database ranks in a few milliseconds and needs no second index."""
 SCHEMA_VERSION = 1
 FIELD_BOOSTS = {"title": 2.0, "abstract": 1.0, "authors": 0.5}
 """A title word says more than an abstract word (chosen on the demo-in-arxiv-daily check, both at 71/71)."""
@@ -48,6 +51,9 @@ BUILD_IN_CHILD_ABOVE = 100_000
 in flight never count towards the serving process's memory (its peak RSS at 1M papers)."""
 BATCH = 10_000
 WRITER_HEAP = 64_000_000
+POSTINGS_BUDGET = 5_000
+"""An any-word query keeps its rarest words within this many postings: the SQLite store's
+budget (store/sqlite/termstats.py), applied here to stores without document frequencies."""
 
 
 class KeywordIndexUnavailable(Exception):
@@ -85,6 +91,22 @@ def _schema():
     sb.add_text_field("abstract", stored=False, tokenizer_name="en_stem")
     sb.add_text_field("authors", stored=False, tokenizer_name="default")
     return sb.build()
+
+
+@functools.cache
+def _analyzers():
+    """Tantivy's ``en_stem`` and ``default`` tokenizers, rebuilt to turn a word into the
+    index's terms (the same pipeline: split on non-alphanumerics, drop tokens over 40 bytes,
+    lower-case, then the English stemmer for ``en_stem``)."""
+    import tantivy
+
+    def analyzer(*filters):
+        builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        for f in (tantivy.Filter.remove_long(40), tantivy.Filter.lowercase(), *filters):
+            builder = builder.filter(f)
+        return builder.build()
+
+    return analyzer(tantivy.Filter.stemmer("english")), analyzer()
 
 
 def query_string(parsed: ParsedQuery, match: str) -> str:
@@ -181,7 +203,7 @@ class KeywordIndex:
         with self._lock:
             self._checked_at = now
             if self._index is None and self.store.approximate_paper_count() < self.min_papers:
-                return  # small corpus: FTS5 is fast enough, no second index to keep
+                return  # small corpus: the database is fast enough, no second index to keep
             store_seq, epoch = self.store.text_change_stats()
             if self._ready and store_seq == self._seq and epoch == self._epoch:
                 return
@@ -189,17 +211,17 @@ class KeywordIndex:
             current = not _stale(meta, epoch, store_seq) and meta["max_seq"] == store_seq
             if not current or (self._index is None and not self._try_open()):
                 # Building and catching up write files: one process at a time. The others
-                # keep answering from FTS5 and pick the result up on a later refresh.
+                # keep answering from the database and pick the result up on a later refresh.
                 lock = nullcontext(True) if self._is_build_child else _file_lock(self.directory / "keywords.lock")
                 with lock as locked:
                     if not locked:
                         self._ready = False
                         return
-                    self._update(store_seq, epoch)
+                    store_seq, epoch = self._update()
             else:
                 self._seq = store_seq
             self._index.reload()
-            self._epoch, self._ready = epoch, self._seq == store_seq
+            self._epoch, self._ready = epoch, self._seq >= store_seq
 
     def _try_open(self) -> bool:
         try:
@@ -210,15 +232,23 @@ class KeywordIndex:
                 raise
             return False
 
-    def _update(self, store_seq: int, epoch: str) -> None:
-        """Under the file lock: rebuild a missing, corrupt or foreign index, then catch up."""
-        meta = self._read_meta()  # another process may have just brought it up
+    def _state(self) -> tuple[dict | None, int, str]:
+        """The saved metadata, then the feed's (position, epoch): read in this order, a
+        position another process saved is never ahead of the feed's (positions only grow),
+        so "ahead" means a restored database, not a race."""
+        meta = self._read_meta()
+        return meta, *self.store.text_change_stats()
+
+    def _update(self) -> tuple[int, str]:
+        """Under the file lock: rebuild a missing, corrupt or foreign index, then catch up;
+        returns the feed's (position, epoch) read for it."""
+        meta, store_seq, epoch = self._state()  # another process may have just brought it up
         stale = _stale(meta, epoch, store_seq)
         if stale and not self._is_build_child and self.store.approximate_paper_count() >= BUILD_IN_CHILD_ABOVE:
             self._index = None  # we hold the build lock for the child
             if not build_in_child(_build_child, (self.store.url, str(self.directory)), "keyword index"):
                 raise RuntimeError("building the keyword index failed in its process")
-            meta = self._read_meta()
+            meta, store_seq, epoch = self._state()
             stale = _stale(meta, epoch, store_seq)
         if self._index is None or stale:
             if self._open(fresh=stale):
@@ -227,12 +257,13 @@ class KeywordIndex:
         if applied < store_seq:
             applied = self._catch_up(applied, epoch, rebuild=meta is None)
         self._seq = applied
+        return store_seq, epoch
 
     def _catch_up(self, after: int, epoch: str, *, rebuild: bool) -> int:
         try:
             writer = self._index.writer(heap_size=WRITER_HEAP)
         except ValueError as exc:  # another process is writing: it will bring the index up
-            log.info("keyword index busy (%s): FTS5 answers meanwhile", exc)
+            log.info("keyword index busy (%s): the database answers meanwhile", exc)
             return after
         try:
             if rebuild:
@@ -265,7 +296,7 @@ class KeywordIndex:
         """Top (key, BM25 score) for the query; raises KeywordIndexUnavailable when behind."""
         try:
             self.refresh()
-        except BaseException as exc:  # the store or the files failed mid catch-up: FTS5 answers
+        except BaseException as exc:  # the store or the files failed mid catch-up: the database answers
             if not _failed(exc):
                 raise
             log.warning("keyword index %s could not catch up: %s", self._path, exc)
@@ -282,12 +313,51 @@ class KeywordIndex:
             searcher = self._index.searcher()
             hits = searcher.search(query, limit, count=False).hits  # counting would visit every match
             keys = searcher.fast_field_values("key", [address for _, address in hits])
-        except BaseException as exc:  # a damaged segment file: FTS5 answers, the index is rebuilt
+        except BaseException as exc:  # a damaged segment file: the database answers, the index is rebuilt
             if not _failed(exc):
                 raise
             self._discard(exc)
             raise KeywordIndexUnavailable(f"the keyword index failed: {exc}") from exc
         return [(int(key), float(score)) for key, (score, _) in zip(keys, hits, strict=True)]
+
+    def rarest_terms(self, terms: list[Term]) -> list[Term]:
+        """The terms an any-word search keeps: rarest first, within the postings budget (at
+        least one). The store chooses when it keeps document frequencies of its own (SQLite's
+        FTS5 vocabulary); otherwise (PostgreSQL: none that are cheap) they come from this
+        index. Phrases and field-restricted terms are kept: they are selective by construction.
+        Raises KeywordIndexUnavailable when the index cannot answer now."""
+        own = getattr(self.store, "rarest_terms", None)
+        if own is not None:
+            return own(terms)
+        kept = [t for t in terms if t.is_phrase or t.field]
+        singles = [t for t in terms if not (t.is_phrase or t.field)]
+        if not singles:
+            return kept
+        self.refresh()
+        if not self._ready:
+            raise KeywordIndexUnavailable("the keyword index is catching up")
+        stem, plain = _analyzers()
+        try:
+            searcher = self._index.searcher()
+            # The postings an OR query walks for a word: its stem's in the title and the
+            # abstract, the word's in the authors (each field's own tokenizer, see _schema).
+            cost = {
+                t: sum(searcher.doc_freq(f, tok) for tok in stem.analyze(t.words[0]) for f in ("title", "abstract"))
+                + sum(searcher.doc_freq("authors", tok) for tok in plain.analyze(t.words[0]))
+                for t in singles
+            }
+        except BaseException as exc:  # a damaged file: the database answers, the index is rebuilt
+            if not _failed(exc):
+                raise
+            self._discard(exc)
+            raise KeywordIndexUnavailable(f"the keyword index failed: {exc}") from exc
+        spent = 0
+        for t in sorted(singles, key=lambda t: cost[t]):
+            if kept and spent + cost[t] > POSTINGS_BUDGET:
+                break
+            kept.append(t)
+            spent += cost[t]
+        return kept
 
     def __len__(self) -> int:
         self.refresh()
@@ -311,8 +381,8 @@ _shared_lock = threading.Lock()
 
 
 def shared_keyword_index(store, directory: Path | None) -> KeywordIndex | None:
-    """One per (database, directory) per process, or None when the store cannot feed one
-    (PostgreSQL ranks inside the database) or there is nowhere to keep it."""
+    """One per (database, directory) per process, or None when the store has no change feed
+    to follow or there is nowhere to keep it."""
     if directory is None or not hasattr(store, "text_change_stats"):
         return None
     key = (store.url, str(directory))

@@ -154,7 +154,7 @@ class Searcher:
         if len(found) < k and len(parsed.positive) > 1:
             # Widened like FTS5: the rarest words only, so a paper with every word still
             # outscores one that repeats the common ones.
-            kept = self.store.rarest_terms(parsed.positive)
+            kept = index.rarest_terms(parsed.positive)
             widened = ParsedQuery(parsed.text, [*kept, *parsed.negative], parsed.categories)
             seen = {key for key, _ in found}
             found += [(key, s) for key, s in index.search(widened, limit=k, match="any") if key not in seen][: k - len(found)]
@@ -373,8 +373,8 @@ class Searcher:
         """Keys of the best keyword matches of any of the words (the rarest ones)."""
         index = shared_keyword_index(self.store, self.index_dir)
         if index is not None:
-            kept = self.store.rarest_terms(parsed.positive)
             try:
+                kept = index.rarest_terms(parsed.positive)
                 return [key for key, _ in index.search(ParsedQuery(parsed.text, kept), limit=k, match="any")]
             except KeywordIndexUnavailable:
                 pass  # FTS5 answers the same query, only slower

@@ -1,7 +1,8 @@
-"""The Tantivy keyword index: same matches as FTS5, follows the store, survives crashes.
+"""The Tantivy keyword index: same matches as the database, follows the store, survives crashes.
 
-It serves the keyword stage of large SQLite corpora; these tests switch it on for small ones
-(``min_papers=0``) so every property can be checked in a second.
+It serves the keyword stage of large corpora on both backends; these tests switch it on for
+small ones (``min_papers=0``) so every property can be checked in a second, on SQLite and, when
+a server is available, PostgreSQL (tests/postgres/test_keyword_feed.py adds its commit order).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ def _papers(n: int, seed: int = 1) -> list[Paper]:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'k.db'}")
+def store(store_factory):
+    s = open_store(store_factory())
     s.upsert_papers(_papers(200))
     yield s
     s.close()
@@ -92,6 +93,23 @@ def test_follows_inserts_updates_hides_and_unhides(store, tmp_path):
     store.set_hidden("2507.00001", False)
     index.refresh(force=True)
     assert _keys(index, "airship") == {key}
+
+
+def _delete_paper(store, paper_id: str) -> None:
+    """No store method deletes a paper; a maintainer's SQL may, and the index must follow."""
+    with store._db.writer() as conn:
+        conn.execute("DELETE FROM papers WHERE id = " + ("%s" if store.url.startswith("postgres") else "?"), (paper_id,))
+
+
+def test_follows_deletes(store, tmp_path):
+    index = _index(store, tmp_path)
+    before = _keys(index, "graph")
+    gone = next(iter(before))
+    pid = next(p for p, k in store.paper_keys([p.id for p in _papers(200)]).items() if k == gone)
+    _delete_paper(store, pid)
+    index.refresh(force=True)
+    assert _keys(index, "graph") == before - {gone} == _fts_keys(store, "graph")
+    assert len(index) == 199
 
 
 def test_reopened_index_catches_up_without_rebuilding(store, tmp_path, monkeypatch):
@@ -246,6 +264,7 @@ def embedded_searcher(store, tmp_path):
     searcher_module._indexes.clear()
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's vectors live in the database: the general path always answers
 @pytest.mark.parametrize("q", ["graph neural", "robot vision attention", "protein", "sparse -graph"])
 def test_hybrid_on_keys_ranks_exactly_like_the_general_path(store, embedded_searcher, monkeypatch, q):
     fast = embedded_searcher.search(q, limit=10, offset=5)
@@ -259,6 +278,7 @@ def test_hybrid_on_keys_ranks_exactly_like_the_general_path(store, embedded_sear
     assert [h.parts.get("bm25_rank") for h in fast.hits] == [h.parts.get("bm25_rank") for h in general.hits]
 
 
+@pytest.mark.sqlite_only
 def test_hybrid_on_keys_never_shows_a_hidden_paper_and_keeps_the_page_full(store, embedded_searcher):
     top = [h.paper.id for h in embedded_searcher.search("graph neural", limit=10).hits]
     for pid in top[:3]:
@@ -280,6 +300,7 @@ def test_a_large_rebuild_runs_in_a_child_process(store, tmp_path, monkeypatch):
     assert len(index) == 200
 
 
+@pytest.mark.sqlite_only
 def test_rerank_on_keys_ranks_exactly_like_the_general_path(store, embedded_searcher, monkeypatch):
     from paperboard.search.embedder import DEFAULT_RERANKER, load_embedder
     from paperboard.search.embedding import embed_missing
@@ -296,3 +317,20 @@ def test_rerank_on_keys_ranks_exactly_like_the_general_path(store, embedded_sear
         assert [h.paper.id for h in fast.hits] == [h.paper.id for h in general.hits]
         assert [h.score for h in fast.hits] == pytest.approx([h.score for h in general.hits])
         assert [h.parts["minilm"] for h in fast.hits] == pytest.approx([h.parts["minilm"] for h in general.hits])
+
+
+def test_any_word_widening_keeps_the_rarest_words_within_the_budget(store, tmp_path, monkeypatch):
+    """SQLite takes document frequencies from FTS5's vocabulary, PostgreSQL (none cheap) from
+    the index itself: both keep the rare words and drop the common ones over the budget."""
+    from paperboard.store.sqlite import termstats
+
+    monkeypatch.setattr(ki, "POSTINGS_BUDGET", 100)
+    monkeypatch.setattr(termstats, "POSTINGS_BUDGET", 100)
+    index = _index(store, tmp_path)
+    index.refresh()
+    terms = parse_query('graph zeppelin "neural robot" protein').positive
+    kept = index.rarest_terms(terms)
+    assert [t.words for t in kept] == [("neural", "robot"), ("zeppelin",)]  # every WORDS word is in >100 papers
+    monkeypatch.setattr(ki, "POSTINGS_BUDGET", 10_000)
+    monkeypatch.setattr(termstats, "POSTINGS_BUDGET", 10_000)
+    assert {t.words for t in index.rarest_terms(terms)} == {t.words for t in terms}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from ..base import Store
 from . import migrations
 from .accounts import PostgresAccounts
+from .changes import PostgresChanges
 from .database import Database, redact
 from .digest import PostgresDigest
 from .papers import PostgresPapers
 from .vectors import PostgresVectors
 
 
-class PostgresStore(PostgresPapers, PostgresAccounts, PostgresDigest, PostgresVectors, Store):
+class PostgresStore(PostgresPapers, PostgresChanges, PostgresAccounts, PostgresDigest, PostgresVectors, Store):
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self._db = Database(url, pool_size=pool_size)

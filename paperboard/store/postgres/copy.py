@@ -32,7 +32,7 @@ from .database import Conn
 SKIP_SQLITE_TABLES = ("schema_migrations", "sqlite_", "papers_fts", "paper_changes")
 """Bookkeeping each backend keeps itself (migrations), SQLite's own FTS5 index tables and its
 change feed for the Tantivy keyword index; PostgreSQL derives ``papers.search_vector`` from
-the copied columns."""
+the copied columns, and its triggers record the copied papers in its own feed (migration 0008)."""
 MASK = (1 << 64) - 1
 
 

@@ -1,0 +1,78 @@
+"""The searchable-text change feed of a PostgreSQL store (migration 0008), read by the keyword
+index like SQLite's (store/sqlite/changes.py): same methods, same meaning.
+
+The feed is read in (transaction id, seq) order and only below the oldest transaction still
+running, so a change committed late is never passed over (the migration explains why). The
+index remembers one increasing number; a change's is ``xid * 2**64 + seq``, so the pair's
+order is the number's order (Python integers have no upper bound; seq is a BIGINT).
+"""
+
+from __future__ import annotations
+
+from ..sqlite.changes import TextChange
+from .database import Database
+
+_SEQ_BITS = 64
+_BELOW_HORIZON = "xid < pg_snapshot_xmin(pg_current_snapshot())"
+"""Every transaction below the reader's snapshot xmin has ended: this part of the feed is final."""
+
+
+def position(xid: int | str, seq: int) -> int:
+    return (int(xid) << _SEQ_BITS) | seq
+
+
+def _xid_and_seq(pos: int) -> tuple[str, int]:
+    return str(pos >> _SEQ_BITS), pos & ((1 << _SEQ_BITS) - 1)
+
+
+class PostgresChanges:
+    _db: Database
+
+    def text_change_stats(self) -> tuple[int, str]:
+        """(position of the last final change, epoch) of the change feed."""
+        with self._db.reader() as conn:
+            row = conn.execute(
+                "SELECT last.xid::text AS xid, last.seq,"
+                " (SELECT epoch FROM paper_changes_epoch)"
+                " || '.' || (SELECT oid FROM pg_database WHERE datname = current_database()) AS epoch"
+                f" FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT xid, seq FROM paper_changes WHERE {_BELOW_HORIZON}"
+                " ORDER BY xid DESC, seq DESC LIMIT 1) AS last ON TRUE"
+            ).fetchone()
+        return (position(row["xid"], row["seq"]) if row["xid"] else 0), row["epoch"] or ""
+
+    def approximate_paper_count(self) -> int:
+        """The highest rowid: one index probe, unlike COUNT(*), and close enough to choose an engine."""
+        with self._db.reader() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) AS n FROM papers").fetchone()["n"])
+
+    def text_changes(self, *, after_seq: int = 0, limit: int = 20_000) -> list[TextChange]:
+        """Final changes after position ``after_seq`` in feed order, each with the paper's text
+        as it is now (so replaying a change twice, or out of date, is harmless)."""
+        xid, seq = _xid_and_seq(after_seq)
+        with self._db.reader() as conn:
+            rows = conn.execute(
+                "SELECT c.xid::text AS xid, c.seq, c.paper_rowid, p.title, p.abstract, p.authors, p.hidden"
+                " FROM (SELECT xid, seq, paper_rowid FROM paper_changes"
+                f"       WHERE (xid, seq) > (%s::xid8, %s) AND {_BELOW_HORIZON}"
+                "       ORDER BY xid, seq LIMIT %s) AS c"
+                " LEFT JOIN papers p ON p.rowid = c.paper_rowid ORDER BY c.xid, c.seq",
+                (xid, seq, limit),
+            ).fetchall()
+        out = []
+        for r in rows:
+            pos = position(r["xid"], r["seq"])
+            if r["title"] is None or r["hidden"]:
+                out.append(TextChange(pos, r["paper_rowid"], None))
+            else:
+                out.append(TextChange(pos, r["paper_rowid"], r["title"], r["abstract"] or "", tuple(r["authors"])))
+        return out
+
+    def searchable_texts(self, *, after_key: int = 0, limit: int = 20_000) -> list[TextChange]:
+        """Every listed paper's text in rowid order, to build an index from scratch (seq 0)."""
+        with self._db.reader() as conn:
+            rows = conn.execute(
+                "SELECT rowid, title, abstract, authors FROM papers WHERE rowid > %s AND NOT hidden"
+                " ORDER BY rowid LIMIT %s",
+                (after_key, limit),
+            ).fetchall()
+        return [TextChange(0, r["rowid"], r["title"], r["abstract"] or "", tuple(r["authors"])) for r in rows]
