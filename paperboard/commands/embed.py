@@ -49,7 +49,7 @@ def embed_and_index(app: AppContext, *, model: str | None = None, rebuild: bool 
     index.save()
     keywords = shared_keyword_index(store, index_dir)
     if keywords is not None:
-        keywords.refresh(force=True)  # large SQLite corpora: the keyword index, built now, not on a first search
+        keywords.refresh(force=True)  # large corpora: the keyword index, built now, not on a first search
     if not quiet:
         click.echo(
             f"embedded {summary.embedded:,} papers with {embedder.name}; {len(index):,} in the index"

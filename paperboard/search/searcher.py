@@ -2,13 +2,16 @@
 
 Stages, each switchable so the benchmark can show what it adds:
 1. keyword: BM25 over title/abstract/authors, all words first, widened to any word when that
-   finds too little. PostgreSQL ranks in the database (tsvector); SQLite uses FTS5, or on a
-   large corpus a Tantivy index kept next to the database (keyword_index.py) for the
-   queries it can answer alone (no metadata filters);
+   finds too little. The database ranks (FTS5 or tsvector), or on a large corpus a Tantivy
+   index kept next to the database (keyword_index.py) for the queries it can answer alone
+   (no metadata filters);
 2. dense: the query embedded by the corpus model, nearest papers from the vector index;
-3. fusion: reciprocal rank fusion of the two candidate lists.
+3. fusion: z-score fusion of the two candidate lists (reciprocal rank fusion on request);
+4. re-ranking: where the stronger model has stored vectors, the top 50 by BM25 fused with its
+   cosine (the best ranking on the judged search queries).
 Filters (dates, category, organization, author), exclusions and field terms constrain every
-stage. An arXiv id or URL as the query jumps straight to that paper.
+stage. An arXiv id or URL as the query jumps straight to that paper. ``similar`` serves a
+paper page's similar papers (similar.py).
 """
 
 from __future__ import annotations
