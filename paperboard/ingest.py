@@ -195,11 +195,13 @@ LAST_HARVEST = "scheduled-ingest:last-day"
 
 def run_scheduled_ingest(settings, store: Store, *, today=None) -> IngestSummary:
     """The worker's daily step: harvest arXiv's OAI-PMH since the last harvested day, then
-    embed the new papers. Offline, it raises ``SourceError`` and changes nothing."""
+    embed the new papers (with the stronger model too once it is in use). Offline, it raises
+    ``SourceError`` and changes nothing."""
     from datetime import UTC, date, datetime, timedelta
 
-    from .search.embedder import load_embedder
-    from .search.embedding import embed_missing
+    from .search.embedder import DEFAULT_RERANKER, load_embedder
+    from .search.embedding import embed_missing, strong_vectors_wanted
+    from .search.similar import TITLE_VIEW
     from .sources.oai_pmh import OaiHarvester
 
     today = today or datetime.now(UTC).date()
@@ -215,4 +217,8 @@ def run_scheduled_ingest(settings, store: Store, *, today=None) -> IngestSummary
     store.set_checkpoint(LAST_HARVEST, today.isoformat())
     if summary.stored or summary.updated:
         embed_missing(store, load_embedder())
+        if strong_vectors_wanted(store):  # as `paperboard ingest` does (commands/ingest.py)
+            strong = load_embedder(DEFAULT_RERANKER)
+            embed_missing(store, strong)
+            embed_missing(store, strong, view=TITLE_VIEW)
     return summary

@@ -25,6 +25,26 @@ def test_daily_harvest_stores_embeds_and_remembers_the_day(settings, tmp_store):
     assert summary.stored > 0 and server.unmatched == []
     assert tmp_store.get_checkpoint(LAST_HARVEST) == "2024-01-16"
     assert tmp_store.count_without_vectors("minilm-static-256") == 0
+    assert tmp_store.vector_stats("minilm-l6-int8")[0] == 0  # not opted in to the stronger model
+
+
+def test_daily_harvest_keeps_the_stronger_models_vectors_current_once_in_use(settings, tmp_store):
+    from paperboard.models import Paper
+    from paperboard.search.embedder import load_embedder
+    from paperboard.search.embedding import embed_missing
+
+    tmp_store.upsert_papers([Paper(id="2401.00001", title="An earlier paper", abstract="Text.", feed_day="2024-01-14")])
+    embed_missing(tmp_store, load_embedder("minilm-l6-int8"))  # the installation opted in
+    with ReplayServer(FIXTURES) as server:
+        window = {"verb": "ListRecords", "metadataPrefix": "arXivRaw", "from": "2024-01-15", "until": "2024-01-16", "set": "cs"}
+        server.route(window, "raw-page1.xml")
+        server.route({"verb": "ListRecords", "resumptionToken": "6960525|1001"}, "raw-page2.xml")
+        s = settings.model_copy(update={"arxiv_oai_url": f"{server.url}/oai", "oai_set": "cs"})
+        tmp_store.set_checkpoint(LAST_HARVEST, "2024-01-15")
+        summary = run_scheduled_ingest(s, tmp_store, today=date(2024, 1, 16))
+    assert summary.stored > 0
+    for model in ("minilm-static-256", "minilm-l6-int8", "minilm-l6-int8/title"):
+        assert tmp_store.count_without_vectors(model) == 0, model
 
 
 def test_offline_daily_harvest_raises_and_keeps_the_day(settings, tmp_store):
