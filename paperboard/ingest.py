@@ -200,8 +200,7 @@ def run_scheduled_ingest(settings, store: Store, *, today=None) -> IngestSummary
     from datetime import UTC, date, datetime, timedelta
 
     from .search.embedder import DEFAULT_RERANKER, load_embedder
-    from .search.embedding import embed_missing, strong_vectors_wanted
-    from .search.similar import TITLE_VIEW
+    from .search.embedding import embed_missing, strong_vectors_wanted, views_of
     from .sources.oai_pmh import OaiHarvester
 
     today = today or datetime.now(UTC).date()
@@ -219,6 +218,6 @@ def run_scheduled_ingest(settings, store: Store, *, today=None) -> IngestSummary
         embed_missing(store, load_embedder())
         if strong_vectors_wanted(store):  # as `paperboard ingest` does (commands/ingest.py)
             strong = load_embedder(DEFAULT_RERANKER)
-            embed_missing(store, strong)
-            embed_missing(store, strong, view=TITLE_VIEW)
+            for view in views_of(strong.name):
+                embed_missing(store, strong, view=view)
     return summary

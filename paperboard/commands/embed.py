@@ -11,11 +11,11 @@ from .context import AppContext, fail, pass_app
 
 def embed_and_index(app: AppContext, *, model: str | None = None, rebuild: bool = False, quiet: bool = False) -> None:
     """Embed what is missing, then bring the saved index up to date (also used by ingest)."""
-    from ..search.embedder import DEFAULT_RERANKER, ModelFilesMissing, load_embedder
-    from ..search.embedding import embed_missing
+    from ..search.embedder import ModelFilesMissing, load_embedder
+    from ..search.embedding import embed_missing, views_of
     from ..search.keyword_index import shared_keyword_index
     from ..search.searcher import shared_index
-    from ..search.similar import TITLE_VIEW, view_name
+    from ..search.similar import view_name
 
     try:
         embedder = load_embedder(model)
@@ -23,8 +23,7 @@ def embed_and_index(app: AppContext, *, model: str | None = None, rebuild: bool 
         fail(str(exc))
     store = app.store
     index_dir = app.settings.data_dir / "index"
-    # The re-ranking model also embeds titles alone, which similar papers compare (cheap: ~15 words).
-    views = [None, TITLE_VIEW] if embedder.name == DEFAULT_RERANKER else [None]
+    views = views_of(embedder.name)
     if rebuild:
         for view in views:
             store.delete_vectors(view_name(embedder.name, view))

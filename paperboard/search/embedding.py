@@ -29,6 +29,14 @@ VIEWS = {
 which similar papers compare separately (search/similar.py)."""
 
 
+def views_of(model: str) -> list[str | None]:
+    """The views a model's vectors are kept for: the re-ranking model also embeds titles
+    alone (cheap, ~15 words), which similar papers compare; other models the whole text."""
+    from .embedder import DEFAULT_RERANKER
+
+    return [None, TITLE_VIEW] if model == DEFAULT_RERANKER else [None]
+
+
 def embed_missing(
     store: VectorStore,
     embedder: Embedder,

@@ -35,7 +35,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from .child_build import build_in_child
-from .query import ParsedQuery, Term
+from .query import ParsedQuery, Term, rarest_within_budget
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,6 @@ BUILD_IN_CHILD_ABOVE = 100_000
 in flight never count towards the serving process's memory (its peak RSS at 1M papers)."""
 BATCH = 10_000
 WRITER_HEAP = 64_000_000
-POSTINGS_BUDGET = 5_000
-"""An any-word query keeps its rarest words within this many postings: the SQLite store's
-budget (store/sqlite/termstats.py), applied here to stores without document frequencies."""
 
 
 class KeywordIndexUnavailable(Exception):
@@ -329,19 +326,18 @@ class KeywordIndex:
         own = getattr(self.store, "rarest_terms", None)
         if own is not None:
             return own(terms)
-        kept = [t for t in terms if t.is_phrase or t.field]
-        singles = [t for t in terms if not (t.is_phrase or t.field)]
-        if not singles:
-            return kept
+        return rarest_within_budget(terms, self._postings)
+
+    def _postings(self, singles: list[Term]) -> dict[Term, int]:
+        """The postings an OR query walks for each word: its stem's in the title and the
+        abstract, the word's in the authors (each field's own tokenizer, see _schema)."""
         self.refresh()
         if not self._ready:
             raise KeywordIndexUnavailable("the keyword index is catching up")
         stem, plain = _analyzers()
         try:
             searcher = self._index.searcher()
-            # The postings an OR query walks for a word: its stem's in the title and the
-            # abstract, the word's in the authors (each field's own tokenizer, see _schema).
-            cost = {
+            return {
                 t: sum(searcher.doc_freq(f, tok) for tok in stem.analyze(t.words[0]) for f in ("title", "abstract"))
                 + sum(searcher.doc_freq("authors", tok) for tok in plain.analyze(t.words[0]))
                 for t in singles
@@ -351,13 +347,6 @@ class KeywordIndex:
                 raise
             self._discard(exc)
             raise KeywordIndexUnavailable(f"the keyword index failed: {exc}") from exc
-        spent = 0
-        for t in sorted(singles, key=lambda t: cost[t]):
-            if kept and spent + cost[t] > POSTINGS_BUDGET:
-                break
-            kept.append(t)
-            spent += cost[t]
-        return kept
 
     def __len__(self) -> int:
         self.refresh()

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 MAX_QUERY_CHARS = 250
 """The Hugging Face papers API's limit, also applied by the web layer and CLI."""
 MAX_TERMS = 32
+POSTINGS_BUDGET = 5_000
+"""At most this many postings are walked by an any-word query (whatever the corpus size):
+"learning" alone is in half of a corpus, and OR-ing it in makes a question cost tens of ms."""
 
 Field = Literal["ti", "au", "abs"]
 _FIELDS = {"ti": "ti", "title": "ti", "au": "au", "author": "au", "abs": "abs", "abstract": "abs"}
@@ -102,3 +106,22 @@ def parse_query(text: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
         if len(parsed.terms) >= MAX_TERMS:
             break
     return parsed
+
+
+def rarest_within_budget(terms: list[Term], costs: Callable[[list[Term]], dict[Term, int]]) -> list[Term]:
+    """The terms an any-word search ORs together: rarest first, within ``POSTINGS_BUDGET``
+    (at least one). Phrases and field-restricted terms are always kept: they are selective
+    by construction. ``costs`` gives each plain word's postings, from whichever engine's
+    document frequencies (FTS5's vocabulary, or the Tantivy index's)."""
+    kept = [t for t in terms if t.is_phrase or t.field]
+    singles = [t for t in terms if not (t.is_phrase or t.field)]
+    if not singles:
+        return kept
+    cost = costs(singles)
+    spent = 0
+    for t in sorted(singles, key=lambda t: cost[t]):
+        if kept and spent + cost[t] > POSTINGS_BUDGET:
+            break
+        kept.append(t)
+        spent += cost[t]
+    return kept

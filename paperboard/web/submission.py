@@ -84,14 +84,13 @@ def _embed_now(store: Store, paper_id: str) -> None:
     """Give the submitted paper its vector now, so it is found by meaning at once; a missing
     model only delays that until the next `paperboard embed`."""
     from ..search.embedder import DEFAULT_RERANKER, ModelFilesMissing, load_embedder
-    from ..search.embedding import embed_papers, strong_vectors_wanted
-    from ..search.similar import TITLE_VIEW
+    from ..search.embedding import embed_papers, strong_vectors_wanted, views_of
 
     try:
         embed_papers(store, load_embedder(), [paper_id])
         if strong_vectors_wanted(store):  # ~30 ms for one paper
             strong = load_embedder(DEFAULT_RERANKER)
-            embed_papers(store, strong, [paper_id])
-            embed_papers(store, strong, [paper_id], view=TITLE_VIEW)
+            for view in views_of(strong.name):
+                embed_papers(store, strong, [paper_id], view=view)
     except (ModelFilesMissing, ImportError, OSError) as exc:
         log.warning("submitted paper %s not embedded yet: %s", paper_id, exc)

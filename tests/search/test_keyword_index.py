@@ -322,15 +322,13 @@ def test_rerank_on_keys_ranks_exactly_like_the_general_path(store, embedded_sear
 def test_any_word_widening_keeps_the_rarest_words_within_the_budget(store, tmp_path, monkeypatch):
     """SQLite takes document frequencies from FTS5's vocabulary, PostgreSQL (none cheap) from
     the index itself: both keep the rare words and drop the common ones over the budget."""
-    from paperboard.store.sqlite import termstats
+    from paperboard.search import query
 
-    monkeypatch.setattr(ki, "POSTINGS_BUDGET", 100)
-    monkeypatch.setattr(termstats, "POSTINGS_BUDGET", 100)
+    monkeypatch.setattr(query, "POSTINGS_BUDGET", 100)
     index = _index(store, tmp_path)
     index.refresh()
     terms = parse_query('graph zeppelin "neural robot" protein').positive
     kept = index.rarest_terms(terms)
     assert [t.words for t in kept] == [("neural", "robot"), ("zeppelin",)]  # every WORDS word is in >100 papers
-    monkeypatch.setattr(ki, "POSTINGS_BUDGET", 10_000)
-    monkeypatch.setattr(termstats, "POSTINGS_BUDGET", 10_000)
+    monkeypatch.setattr(query, "POSTINGS_BUDGET", 10_000)
     assert {t.words for t in index.rarest_terms(terms)} == {t.words for t in terms}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperboard.models import Paper
+from paperboard.search import query
 from paperboard.search.query import parse_query
 from paperboard.store.sqlite import termstats
 
@@ -15,7 +16,7 @@ def test_common_words_are_dropped_from_an_any_word_search(tmp_store, monkeypatch
     papers = [Paper(id=f"2506.{i:05d}", title=f"Learning policies {i}", feed_day="2025-06-02") for i in range(40)]
     papers.append(Paper(id="2506.09999", title="Zebra stripes", feed_day="2025-06-02"))
     tmp_store.upsert_papers(papers)
-    monkeypatch.setattr(termstats, "POSTINGS_BUDGET", 10)
+    monkeypatch.setattr(query, "POSTINGS_BUDGET", 10)
     hits = tmp_store.keyword_search(parse_query("learning zebra"), limit=100, match="any")
     assert [h.paper.id for h in hits] == ["2506.09999"]  # "learning" (40 postings) is over budget
     # The rarest word is always kept, even over budget; stemming is the index's own.

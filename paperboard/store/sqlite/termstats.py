@@ -13,10 +13,8 @@ import sqlite3
 import threading
 import time
 
-from ...search.query import Term
+from ...search.query import Term, rarest_within_budget
 
-POSTINGS_BUDGET = 5_000
-"""At most this many postings are walked by an any-word query (whatever the corpus size)."""
 ALL_WORDS_BUDGET = 20_000
 """An all-words query whose rarest word is in more papers than this is run on titles only:
 FTS5 ranks every match, and "deep learning" matches most of a corpus."""
@@ -65,19 +63,12 @@ class TermStats:
         Phrases and field-restricted terms are kept: they are selective by construction."""
         with self._lock:
             self._refresh(conn)
-        kept = [t for t in terms if t.is_phrase or t.field]
-        singles = [t for t in terms if not (t.is_phrase or t.field)]
-        if not singles:
-            return kept
-        tokens = self.stems(conn, [t.words[0] for t in singles])
-        cost = {t: sum(self._df.get(tok, 0) for tok in toks) for t, toks in zip(singles, tokens, strict=True)}
-        spent = 0
-        for t in sorted(singles, key=lambda t: cost[t]):
-            if kept and spent + cost[t] > POSTINGS_BUDGET:
-                break
-            kept.append(t)
-            spent += cost[t]
-        return kept
+
+        def costs(singles: list[Term]) -> dict[Term, int]:
+            tokens = self.stems(conn, [t.words[0] for t in singles])
+            return {t: sum(self._df.get(tok, 0) for tok in toks) for t, toks in zip(singles, tokens, strict=True)}
+
+        return rarest_within_budget(terms, costs)
 
     def rarest_count(self, conn: sqlite3.Connection, terms: list[Term]) -> int | None:
         """Postings of the rarest plain word (bounds an all-words query's matches); None when
