@@ -59,7 +59,9 @@ def embed_missing(
         tasks = store.papers_without_vectors(name, limit=min(batch_size, total - summary.embedded), after_key=after)
         if not tasks:
             break
-        vectors = embedder.encode([text_of(t) for t in tasks], batch_size=batch_size)
+        # The store batch is not the model batch: the model picks its own (32 for the
+        # transformer), or 512 abstracts padded to 256 tokens hold ~15 GB of activations.
+        vectors = embedder.encode([text_of(t) for t in tasks])
         store.put_vectors(name, [t.key for t in tasks], vectors)
         after = tasks[-1].key
         summary.embedded += len(tasks)

@@ -135,12 +135,12 @@ class VectorIndex:
     """One model's vectors; thread-safe; call ``search`` freely, it refreshes itself."""
 
     def __init__(
-        self, store: VectorStore, model: str, index_dir: Path | None, *, exact_limit: int = EXACT_LIMIT
+        self, store: VectorStore, model: str, index_dir: Path | None, *, exact_limit: int | None = None
     ) -> None:
         self.store = store
         self.model = model
         self.index_dir = index_dir
-        self.exact_limit = exact_limit
+        self.exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
         self._impl: _Exact | _Hnsw | None = None
         self._seq = 0
         self._epoch = ""

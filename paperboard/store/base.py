@@ -150,6 +150,8 @@ class Store(PaperStore, AccountStore, DigestStore, VectorStore, ABC):
     """Everything the product stores. Owns connections and transactions."""
 
     url: str
+    IDENTITY_SQL = "(SELECT id FROM database_identity)"
+    """The database's identity as an SQL expression (see ``database_id``)."""
 
     @abstractmethod
     def migrate(self) -> list[str]:
@@ -160,6 +162,13 @@ class Store(PaperStore, AccountStore, DigestStore, VectorStore, ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def database_id(self) -> str:
+        """This database's identity (migration 0009; ``db copy`` gives a copy its own): indexes
+        kept outside the database record it, so one built for another database is never used."""
+        with self._db.reader() as conn:  # type: ignore[attr-defined]
+            row = conn.execute(f"SELECT {self.IDENTITY_SQL} AS id").fetchone()
+        return "" if row is None else str(row["id"] if isinstance(row, dict) else row[0])
 
     def __enter__(self) -> Store:
         return self

@@ -9,10 +9,11 @@ from .changes import PostgresChanges
 from .database import Database, redact
 from .digest import PostgresDigest
 from .papers import PostgresPapers
-from .vectors import PostgresVectors
+from .vectors import IDENTITY_SQL, PostgresVectors
 
 
 class PostgresStore(PostgresPapers, PostgresChanges, PostgresAccounts, PostgresDigest, PostgresVectors, Store):
+    IDENTITY_SQL = IDENTITY_SQL
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self._db = Database(url, pool_size=pool_size)

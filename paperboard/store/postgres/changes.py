@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..sqlite.changes import TextChange
 from .database import Database
+from .vectors import IDENTITY_SQL
 
 _SEQ_BITS = 64
 _BELOW_HORIZON = "xid < pg_snapshot_xmin(pg_current_snapshot())"
@@ -33,8 +34,7 @@ class PostgresChanges:
         with self._db.reader() as conn:
             row = conn.execute(
                 "SELECT last.xid::text AS xid, last.seq,"
-                " (SELECT epoch FROM paper_changes_epoch)"
-                " || '.' || (SELECT oid FROM pg_database WHERE datname = current_database()) AS epoch"
+                f" {IDENTITY_SQL} || ':' || (SELECT epoch FROM paper_changes_epoch) AS epoch"
                 f" FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT xid, seq FROM paper_changes WHERE {_BELOW_HORIZON}"
                 " ORDER BY xid DESC, seq DESC LIMIT 1) AS last ON TRUE"
             ).fetchone()

@@ -29,7 +29,7 @@ from psycopg import sql
 from ..base import StoreError
 from .database import Conn
 
-SKIP_SQLITE_TABLES = ("schema_migrations", "sqlite_", "papers_fts", "paper_changes")
+SKIP_SQLITE_TABLES = ("schema_migrations", "sqlite_", "papers_fts", "paper_changes", "database_identity")
 """Bookkeeping each backend keeps itself (migrations), SQLite's own FTS5 index tables and its
 change feed for the Tantivy keyword index; PostgreSQL derives ``papers.search_vector`` from
 the copied columns, and its triggers record the copied papers in its own feed (migration 0008)."""
@@ -253,6 +253,9 @@ def copy_database(
                     )
                 )
         reports.append(TableReport(table, [c.name for c in cols], count, f"{total:016x}"))
+    # The copy is a database of its own: indexes built for what this database held before
+    # (or for the source, whose vectors' epochs came along in checkpoints) must not be used.
+    dst.execute("UPDATE database_identity SET id = replace(gen_random_uuid()::text, '-', '')")
     dst.execute("ANALYZE")
     return reports
 

@@ -23,6 +23,13 @@ from ..vectors import EmbedTask, VectorBatch
 from .database import Conn, Database
 from .papers import SELECT_COLUMNS, row_to_paper
 
+IDENTITY_SQL = (
+    "((SELECT id FROM database_identity) || '.'"
+    " || (SELECT oid FROM pg_database WHERE datname = current_database())::text)"
+)
+"""The database's identity: its own id (migration 0009), and its oid, because a database
+cloned with CREATE DATABASE … TEMPLATE copies every row, the id included."""
+
 _registered: weakref.WeakSet[Conn] = weakref.WeakSet()
 
 
@@ -171,7 +178,8 @@ class PostgresVectors:
         with self._db.reader() as conn:
             row = conn.execute(
                 "SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS s,"
-                " (SELECT value FROM checkpoints WHERE name = %s) AS epoch"
+                f" {IDENTITY_SQL} || ':'"
+                " || COALESCE((SELECT value FROM checkpoints WHERE name = %s), '') AS epoch"
                 " FROM paper_vectors WHERE model = %s",
                 (f"vectors-epoch:{model}", model),
             ).fetchone()

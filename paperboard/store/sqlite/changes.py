@@ -27,8 +27,11 @@ class SQLiteChanges:
         """(last seq, epoch) of the change feed."""
         with self._db.reader() as conn:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM paper_changes").fetchone()[0]
-            row = conn.execute("SELECT value FROM checkpoints WHERE name = 'paper_changes_epoch'").fetchone()
-        return int(seq), row[0] if row else ""
+            row = conn.execute(
+                "SELECT (SELECT id FROM database_identity) || ':'"
+                " || COALESCE((SELECT value FROM checkpoints WHERE name = 'paper_changes_epoch'), '')"
+            ).fetchone()
+        return int(seq), row[0] or ""
 
     def approximate_paper_count(self) -> int:
         """The highest rowid: O(1), unlike COUNT(*), and close enough to choose an engine."""

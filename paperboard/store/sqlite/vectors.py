@@ -80,8 +80,14 @@ class SQLiteVectors:
             n, mx = conn.execute(
                 "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM paper_vectors WHERE model = ?", (model,)
             ).fetchone()
-            epoch = conn.execute("SELECT value FROM checkpoints WHERE name = ?", (f"vectors-epoch:{model}",)).fetchone()
-        return n, mx, epoch[0] if epoch else ""
+            epoch = conn.execute(
+                "SELECT (SELECT id FROM database_identity) || ':'"
+                " || COALESCE((SELECT value FROM checkpoints WHERE name = ?), '')",
+                (f"vectors-epoch:{model}",),
+            ).fetchone()[0]
+        # The database's identity is part of the epoch: an index file built for another
+        # database sharing the data dir is rebuilt, never searched (search/index.py).
+        return n, mx, epoch or ""
 
     def delete_vectors(self, model: str) -> int:
         import uuid
