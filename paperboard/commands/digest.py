@@ -194,16 +194,19 @@ def send(app: AppContext, kind: str | None, date_: str | None, dry_run: bool, no
 @click.option("--once", is_flag=True, help="Run today's job now if it has not run, then exit.")
 @click.option("--flush-interval", type=click.FloatRange(1, 3600), default=60, show_default=True,
               help="Seconds between outbox flushes (confirmations, retries).")  # fmt: skip
+@click.option("--backfill/--no-backfill", default=True, show_default=True,
+              help="Meanwhile, embed papers that lack a vector the default search uses (not with --once).")
 @pass_app
-def worker(app: AppContext, once: bool, flush_interval: float) -> None:
-    """Ingest and send digests every day at PAPERBOARD_DIGEST_TIME in PAPERBOARD_DIGEST_TIMEZONE."""
+def worker(app: AppContext, once: bool, flush_interval: float, backfill: bool) -> None:
+    """Ingest and send digests every day at PAPERBOARD_DIGEST_TIME in PAPERBOARD_DIGEST_TIMEZONE;
+    in the background, compute the vectors the default search uses for papers that lack them."""
     import logging
 
     from ..digest.schedule import CHECKPOINT, ScheduleError, Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        w = Worker(app.settings, app.store, flush_interval=flush_interval)
+        w = Worker(app.settings, app.store, flush_interval=flush_interval, backfill=backfill)
     except ScheduleError as exc:
         fail(str(exc))
 

@@ -173,7 +173,10 @@ def search(app: AppContext, query, limit, mode, category, org, author, from_, un
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def stats(app: AppContext, as_json: bool) -> None:
-    """Counts: papers, feed days, organizations, store location and schema version."""
+    """Counts: papers, feed days, organizations, papers with each kind of vector, store
+    location and schema version."""
+    from ..search.embedding import vector_counts
+
     s = app.store.stats()
     data = {
         "database": app.store.url,
@@ -184,12 +187,17 @@ def stats(app: AppContext, as_json: bool) -> None:
         "last_day": s.last_day.isoformat() if s.last_day else None,
         "organizations": s.organizations,
         **s.extra,
+        "vectors": vector_counts(app.store),
     }
     if as_json:
         click.echo(json.dumps(data, indent=1))
     else:
         for k, v in data.items():
-            click.echo(f"{k:>15}: {v}")
+            if isinstance(v, dict):
+                for name, n in v.items():
+                    click.echo(f"{k:>15}: {n:,} {name}")
+            else:
+                click.echo(f"{k:>15}: {v}")
 
 
 def register(main: click.Group) -> None:

@@ -116,6 +116,7 @@ class Worker:
         ingest_hook: IngestHook | None | bool = True,
         flush_interval: float = 60.0,
         sender_factory: Callable[[], OutboxSender] | None = None,
+        backfill: bool = False,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -125,6 +126,8 @@ class Worker:
         self.ingest_hook = resolve_ingest_hook(settings) if ingest_hook is True else ingest_hook or None
         self.flush_interval = flush_interval
         self.sender_factory = sender_factory or (lambda: OutboxSender(settings, store, clock=clock))
+        self.backfill = backfill
+        """Embed missing search vectors in a background thread while running (search/backfill.py)."""
 
     def due_day(self, now: datetime) -> date | None:
         """Today's local day if its run time has passed and it has not run yet."""
@@ -169,12 +172,21 @@ class Worker:
         return None
 
     def run(self, *, iterations: int | None = None, on_report: Callable[[DayReport], None] | None = None) -> None:
+        backfill = None
+        if self.backfill:
+            from ..search.backfill import VectorBackfill
+
+            backfill = VectorBackfill(self.store, self.settings.data_dir / "index").start()
         n = 0
-        while iterations is None or n < iterations:
-            n += 1
-            report = self.tick()
-            if report is not None and on_report is not None:
-                on_report(report)
-            now = self.clock()
-            until_next = (self.schedule.next_run(now) - now).total_seconds()
-            self.sleep(max(0.0, min(self.flush_interval, until_next)))
+        try:
+            while iterations is None or n < iterations:
+                n += 1
+                report = self.tick()
+                if report is not None and on_report is not None:
+                    on_report(report)
+                now = self.clock()
+                until_next = (self.schedule.next_run(now) - now).total_seconds()
+                self.sleep(max(0.0, min(self.flush_interval, until_next)))
+        finally:
+            if backfill is not None:
+                backfill.stop()

@@ -87,6 +87,22 @@ def embed_papers(store: VectorStore, embedder: Embedder, paper_ids: list[str], *
     return len(todo)
 
 
+def default_search_vectors() -> list[tuple[str, str | None]]:
+    """Every (model, view) the default search and similar papers use, in the order a
+    backfill computes them: the static model first (a whole corpus in a minute, so search by
+    meaning works at once), then the transformer's (~25 abstracts/s on 2 cores: the first
+    stage's dense retriever once it covers the corpus, see searcher.py), then its title
+    vectors (similar papers)."""
+    from .embedder import DEFAULT_EMBEDDER, DEFAULT_RERANKER
+
+    return [(DEFAULT_EMBEDDER, None), *((DEFAULT_RERANKER, view) for view in views_of(DEFAULT_RERANKER))]
+
+
+def vector_counts(store: VectorStore) -> dict[str, int]:
+    """How many papers have each kind of vector the default search uses (``stats``)."""
+    return {view_name(m, v): store.vector_stats(view_name(m, v))[0] for m, v in default_search_vectors()}
+
+
 def strong_vectors_wanted(store: VectorStore) -> bool:
     """The installation opted in to the stronger model (``paperboard embed --model
     minilm-l6-int8`` has run): from then on new papers get its vectors too, so re-ranking and

@@ -127,3 +127,17 @@ def test_similar_lists_papers_like_one_and_ingest_keeps_the_stronger_model_curre
     for model in ("minilm-static-256", "minilm-l6-int8", "minilm-l6-int8/title"):
         assert store.count_without_vectors(model) == 0, model
     store.close()
+
+
+def test_embed_computes_every_vector_the_default_search_uses_and_stats_counts_them(cli, tmp_path):
+    write_corpus(tmp_path / "daily", days=1, per_day=25)
+    cli("ingest", "-q", "arxiv-daily", str(tmp_path / "daily"))
+    before = json.loads(cli("stats", "--json").stdout)
+    n = before["papers"]
+    assert n > 0 and before["vectors"] == {"minilm-static-256": n, "minilm-l6-int8": 0, "minilm-l6-int8/title": 0}
+    proc = cli("embed")
+    assert f"embedded {n:,} papers with minilm-l6-int8" in proc.stderr
+    after = json.loads(cli("stats", "--json").stdout)
+    assert after["vectors"] == {"minilm-static-256": n, "minilm-l6-int8": n, "minilm-l6-int8/title": n}
+    again = cli("embed")  # nothing left: resumes as a no-op
+    assert "embedded 0 papers with minilm-l6-int8/title" in again.stderr
