@@ -155,12 +155,13 @@ class Searcher:
     def _keyword_keys(self, index, parsed: ParsedQuery, k: int) -> list[tuple[int, float]]:
         found = index.search(parsed, limit=k, match="all")
         if len(found) < k and len(parsed.positive) > 1:
-            # Widened like FTS5: the rarest words only, so a paper with every word still
-            # outscores one that repeats the common ones.
-            kept = index.rarest_terms(parsed.positive)
-            widened = ParsedQuery(parsed.text, [*kept, *parsed.negative], parsed.categories)
+            # A described paper rarely has every word of the description: widen to any word,
+            # every word of it. Tantivy's top-k union skips what cannot enter the top k, so
+            # common words cost little, and each keeps its BM25 weight (measured on
+            # paraphrased questions over 75k papers: R@50 0.60 with the rarest words only,
+            # 0.97 with all of them; bench/search_quality.py).
             seen = {key for key, _ in found}
-            found += [(key, s) for key, s in index.search(widened, limit=k, match="any") if key not in seen][: k - len(found)]
+            found += [(key, s) for key, s in index.search(parsed, limit=k, match="any") if key not in seen][: k - len(found)]
         return found
 
     def dense(
