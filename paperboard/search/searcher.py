@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,10 +34,17 @@ from .query import MAX_TERMS, ParsedQuery, Term, parse_query, words_of
 log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense"]
-CANDIDATES = 50
+CANDIDATES = 100
 """How many papers each stage proposes to the fusion."""
 FUSION = "zscore"
 DENSE_WEIGHT = 0.5
+"""The static model's weight against BM25's (1) in the fusion."""
+STRONG_DENSE_WEIGHT = 1.0
+"""The stronger model's weight against BM25's (1) when it is the dense retriever."""
+STRONG_COVERAGE = 0.95
+"""The stronger model becomes the dense retriever once this share of papers has its vectors
+(``paperboard embed``, the worker's backfill); until then the static model serves."""
+COVERAGE_TTL = 60.0
 RRF_K = 60
 RERANK_TOP = 50
 RERANK_WEIGHTS = (1.0, 3.0)
@@ -56,6 +64,23 @@ class SearchResponse:
 
 _indexes: dict[tuple[str, str], object] = {}
 _indexes_lock = threading.Lock()
+_dense_models: dict[str, tuple[float, str]] = {}
+
+
+def dense_model(store: Store) -> str:
+    """The model whose vectors the dense stage retrieves with: the stronger one once its
+    vectors cover the corpus, else the static one (checked at most once a minute)."""
+    from .embedder import DEFAULT_EMBEDDER, DEFAULT_RERANKER
+
+    now = time.monotonic()
+    cached = _dense_models.get(store.url)
+    if cached is not None and now - cached[0] < COVERAGE_TTL:
+        return cached[1]
+    papers = store.count_papers()
+    strong = store.vector_stats(DEFAULT_RERANKER)[0]
+    model = DEFAULT_RERANKER if papers and strong >= STRONG_COVERAGE * papers else DEFAULT_EMBEDDER
+    _dense_models[store.url] = (now, model)
+    return model
 
 
 class DatabaseIndex:
@@ -122,7 +147,7 @@ class Searcher:
             from .embedder import ModelFilesMissing, load_embedder
 
             try:
-                self._embedder = load_embedder(self._model_name)
+                self._embedder = load_embedder(self._model_name or dense_model(self.store))
             except (ModelFilesMissing, ImportError, OSError) as exc:
                 log.warning("semantic search unavailable: %s", exc)
                 self._embedder_failed = True
@@ -221,8 +246,8 @@ class Searcher:
         if not dense:
             return SearchResponse(parsed, keyword[offset:want], "bm25")
         dense = self._with_dense_scores(query_vector, keyword, dense)
-        fused = fuse(keyword, dense)
-        if self.rerank_enabled and offset < RERANK_TOP:
+        fused = fuse(keyword, dense, dense_weight=self._dense_weight())
+        if self._reranks() and offset < RERANK_TOP:
             reranked = self.rerank(parsed, fused)
             if reranked is not None:
                 return SearchResponse(parsed, reranked[offset:want], "hybrid+rerank")
@@ -255,9 +280,9 @@ class Searcher:
         held = vectors.vectors([key for key, _ in keyword if key not in dense])
         dense.update((key, float(v @ query_vector)) for key, v in held.items())
         dense_ranked = dict(sorted(dense.items(), key=lambda kv: -kv[1]))
-        fused = fuse_scores(dict(keyword), dense_ranked)
+        fused = fuse_scores(dict(keyword), dense_ranked, dense_weight=self._dense_weight())
         mode = "hybrid"
-        if self.rerank_enabled and offset < RERANK_TOP:
+        if self._reranks() and offset < RERANK_TOP:
             top = fused[:RERANK_TOP]
             order = self._rerank_order(parsed, [key for key, _, _ in top], {k: p["bm25"] for k, _, p in top if "bm25" in p})
             if order is not None:
@@ -270,6 +295,18 @@ class Searcher:
             hits += [SearchHit(papers[key], score, parts) for key, score, parts in chunk if key in papers]
             start += len(chunk)
         return SearchResponse(parsed, hits[offset:want], mode)
+
+    def _retrieves_with_strong_model(self) -> bool:
+        from .embedder import DEFAULT_RERANKER
+
+        return self.embedder is not None and self.embedder.name == DEFAULT_RERANKER
+
+    def _dense_weight(self) -> float:
+        return STRONG_DENSE_WEIGHT if self._retrieves_with_strong_model() else DENSE_WEIGHT
+
+    def _reranks(self) -> bool:
+        """Re-ranking by the stronger model only helps while the dense stage is the static one."""
+        return self.rerank_enabled and not self._retrieves_with_strong_model()
 
     def rerank(self, parsed: ParsedQuery, hits: list[SearchHit]) -> list[SearchHit] | None:
         """Re-order the top candidates by BM25 fused with the stronger model's cosine.
