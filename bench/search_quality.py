@@ -394,6 +394,12 @@ def method_table(ds: Dataset, sigs: list[Signals], models: list[str], top: int, 
                 lambda i, q: rerank(sigs[i], q.pool, first, second, top),
             )
         )
+    if O_ in have:
+        from paperboard.search.searcher import STRONG_DENSE_WEIGHT
+
+        # What the default search does once the stronger model's vectors cover the corpus.
+        rows.append((f"default search's fusion: z-score (BM25 1, int8 {STRONG_DENSE_WEIGHT:g})",
+                     fused(["bm25", O_], "zscore", [1.0, STRONG_DENSE_WEIGHT])))  # fmt: skip
     if ds.titles:
         rows += similar_rows(ds, vectors)
     if "citations" in have:
@@ -454,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rerank-top", type=int, default=50)
     ap.add_argument("--bm25-b", type=float, default=0.75)
     ap.add_argument("--sweep", action="store_true", help="also print the fusion parameter grid")
+    ap.add_argument("--known-item", choices=["75k", "1m", "all", "none"], default="all",
+                    help="known-item questions over the whole arxiv-daily corpus (75k) and the 1M corpus")
+    ap.add_argument("--bench-cache", type=Path, default=None,
+                    help="where the prepared corpora live (default ~/.cache/paperboard/bench)")
     args = ap.parse_args(argv)
 
     bench = args.shared / "bench"
@@ -492,7 +502,36 @@ def main(argv: list[str] | None = None) -> int:
             similar_cross_validated(ds, vectors, bench / "csfcube" / "evaluation_splits.json")
         if args.sweep:
             sweep(ds, sigs, models)
+    if args.known_item != "none":
+        known_item_tables(bench, args.known_item, args.bench_cache)
     return 0
+
+
+def known_item_tables(bench: Path, sizes: str, cache: Path | None) -> None:
+    """The paraphrased questions over the whole corpus: 75k as the product holds it (prepared
+    once, bench/corpus.py) and the 1M corpus of bench/search_speed.py (copies left out)."""
+    from bench.lib.corpus import prepared_75k
+    from bench.lib.known_item import KnownItemBench, load_questions
+    from paperboard.store import open_store
+
+    questions = load_questions(bench / "known-item" / "dev.tsv")
+    corpora = []
+    if sizes in ("75k", "all"):
+        corpora.append(("arxiv-daily, 75k papers", prepared_75k(cache), None))
+    if sizes in ("1m", "all"):
+        from bench.search_speed import prepared_1m
+
+        data_dir = prepared_1m(cache)
+        corpora.append(("1M papers (arxiv-daily repeated, perturbed vectors)", data_dir,
+                        json.loads((data_dir / "copies.json").read_text())))  # fmt: skip
+    for title, data_dir, copies in corpora:
+        store = open_store(f"sqlite:///{data_dir / 'paperboard.db'}")
+        try:
+            run = KnownItemBench(store, data_dir / "index", questions, copies)
+            run.evaluate()
+            run.print(title)
+        finally:
+            store.close()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +50,9 @@ def queries(titles: list[str]) -> list[str]:
     return out[:N_QUERIES]
 
 
+sys.path.insert(0, str(REPO))
+
+
 def latency(fn, qs: list[str]) -> dict[str, float]:
     times = []
     for q in qs:
@@ -61,33 +63,65 @@ def latency(fn, qs: list[str]) -> dict[str, float]:
     return {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)), "mean": float(a.mean())}
 
 
-def build_75k(work: Path) -> dict:
-    from paperboard.ingest import ingest
+def embedding_rates() -> dict:
+    """Papers/s of each kind of vector the default search uses, on real abstracts, and what
+    that makes for 75k, 1M and 2.7M papers on this machine (a measured rate x a size)."""
     from paperboard.search.embedder import load_embedder
-    from paperboard.search.embedding import embed_missing
+    from paperboard.search.embedding import VIEWS, default_search_vectors
+    from paperboard.search.similar import view_name
     from paperboard.sources import arxiv_daily
-    from paperboard.store import open_store
 
-    store = open_store(f"sqlite:///{work / 'paperboard.db'}")
-    ingest(store, arxiv_daily.read(CORPUS), batch_size=5000)
-    embedder = load_embedder()
-    t = time.perf_counter()
-    summary = embed_missing(store, embedder, batch_size=2048)
-    seconds = time.perf_counter() - t
-    store.close()
-    return {"papers": summary.embedded, "embed_seconds": seconds, "embed_per_s": summary.embedded / seconds}
+    papers = []
+    for item in arxiv_daily.read(CORPUS):
+        paper = getattr(item, "paper", item)
+        if getattr(paper, "abstract", None):
+            papers.append(paper)
+        if len(papers) >= 2000:
+            break
+    out = {}
+    for model, view in default_search_vectors():
+        embedder = load_embedder(model)
+        sample = papers if embedder.dim < 300 else papers[:300]
+        texts = [VIEWS[view](p) for p in sample]
+        embedder.encode(texts[:32])  # warm up
+        t = time.perf_counter()
+        embedder.encode(texts)
+        out[view_name(model, view)] = len(texts) / (time.perf_counter() - t)
+    return out
+
+
+def prepared_1m(cache: Path | None = None, target: int = 1_000_000) -> Path:
+    """The 1M corpus, built once from the prepared 75k one and kept in the bench cache."""
+    from bench.lib.corpus import DEFAULT_CACHE, prepared_75k
+
+    source = prepared_75k(cache)
+    work = (cache or DEFAULT_CACHE) / "arxiv-daily-1m"
+    if (work / "prepared").exists():
+        return work
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    print(f"building {work} from {source} (copies with perturbed vectors; once)", file=sys.stderr)
+    build_1m(work, source, target)
+    (work / "prepared").write_text("built by bench/search_speed.py build_1m\n")
+    return work
 
 
 def build_1m(work: Path, source: Path, target: int = 1_000_000) -> dict:
-    """Copy the 75k store's papers and vectors with new ids until there are ``target``."""
-    from paperboard.search.embedder import DEFAULT_EMBEDDER
+    """Copy the 75k store's papers and every kind of vector with new ids until there are
+    ``target`` papers; ``copies.json`` maps each source id to its copies' ids, so the
+    known-item benchmark can leave a question's own copies out."""
+    from paperboard.search.embedding import default_search_vectors
+    from paperboard.search.similar import view_name
     from paperboard.store import open_store
 
+    kinds = [view_name(m, v) for m, v in default_search_vectors()]
     src = open_store(f"sqlite:///{source / 'paperboard.db'}")
     dst = open_store(f"sqlite:///{work / 'paperboard.db'}")
     rng = np.random.default_rng(7)
     ids = [i for batch in src.iter_paper_ids(batch_size=5000) for i in batch]
-    made, rep = 0, 0
+    copies: dict[str, list[str]] = {}
+    made = 0
     t = time.perf_counter()
     while made < target:
         for start in range(0, len(ids), 5000):
@@ -96,21 +130,30 @@ def build_1m(work: Path, source: Path, target: int = 1_000_000) -> dict:
                 break
             papers = src.get_papers(chunk)
             keys = src.paper_keys(chunk)
-            vectors = src.get_vectors(DEFAULT_EMBEDDER, list(keys.values()))
-            copies, vecs = [], []
+            chunk = [pid for pid in chunk if pid in papers and pid in keys]
+            first_copy = made < len(ids)  # the first pass keeps the real papers as they are
+            new_ids = {}
             for n, pid in enumerate(chunk):
                 serial = made + n
-                new_id = f"{3001 + serial // 90000:04d}.{serial % 90000 + 10000:05d}"
-                copies.append(papers[pid].model_copy(update={"id": new_id}))
-                v = vectors[keys[pid]] + rng.normal(0, 0.02, size=vectors[keys[pid]].shape).astype(np.float32)
-                vecs.append(v / np.linalg.norm(v))
-            dst.upsert_papers(copies)
-            new_keys = dst.paper_keys([p.id for p in copies])
-            dst.put_vectors(DEFAULT_EMBEDDER, [new_keys[p.id] for p in copies], np.asarray(vecs, dtype=np.float32))
+                new_ids[pid] = pid if first_copy else f"{3001 + serial // 90000:04d}.{serial % 90000 + 10000:05d}"
+                if not first_copy:
+                    copies.setdefault(pid, []).append(new_ids[pid])
+            dst.upsert_papers([papers[pid].model_copy(update={"id": new_ids[pid]}) for pid in chunk])
+            new_keys = dst.paper_keys(list(new_ids.values()))
+            for kind in kinds:
+                vectors = src.get_vectors(kind, [keys[pid] for pid in chunk])
+                have = [pid for pid in chunk if keys[pid] in vectors]
+                if not have:
+                    continue
+                v = np.asarray([vectors[keys[pid]] for pid in have], dtype=np.float32)
+                if not first_copy:
+                    v = v + rng.normal(0, 0.02, size=v.shape).astype(np.float32)
+                    v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+                dst.put_vectors(kind, [new_keys[new_ids[pid]] for pid in have], v)
             made += len(chunk)
             if made >= target:
                 break
-        rep += 1
+    (work / "copies.json").write_text(json.dumps(copies))
     src.close()
     dst.close()
     return {"papers": made, "copy_seconds": time.perf_counter() - t}
@@ -171,16 +214,43 @@ def measure(work: Path) -> dict:
         lambda pid: tfidf_search(f"{texts[pid].title} {texts[pid].abstract}"), [p for p in pages[:50] if p in texts]
     )
     result["rss_final_mb"] = rss_mb()
+    result["ann_recall"] = ann_recall(store, work / "index", qs[:200])
     store.close()
     return result
 
 
+def ann_recall(store, index_dir: Path, qs: list[str]) -> dict[str, float]:
+    """Recall@10 and @100 of the dense stage's graph against an exact scan of the same vectors
+    (measured last: the exact matrix would otherwise count in the figures above)."""
+    from paperboard.search.embedder import load_embedder
+    from paperboard.search.searcher import CANDIDATES, dense_model, shared_index
+
+    model = dense_model(store)
+    index = shared_index(store, model, index_dir)
+    embedder = load_embedder(model)
+    keys, mats = [], []
+    for batch in store.iter_vectors(model):
+        keys.append(batch.keys)
+        mats.append(batch.vectors.astype(np.float16))  # half the memory; ranks are unchanged
+    key_arr, matrix = np.concatenate(keys), np.concatenate(mats)
+    out = {"model": model}
+    for k in (10, CANDIDATES):
+        hits = 0
+        for q in qs:
+            qv = embedder.encode_query(q)
+            scores = (matrix @ qv.astype(np.float16)).astype(np.float32)
+            exact = set(key_arr[np.argpartition(-scores, k)[:k]].tolist())
+            hits += len(exact & {key for key, _ in index.search(qv, k)})
+        out[f"recall@{k}"] = hits / (k * len(qs))
+    return out
+
+
 def child(step: str, work: str, source: str | None) -> None:
     work_path = Path(work)
-    if step == "build-75k":
-        out = build_75k(work_path)
+    if step == "rates":
+        out = embedding_rates()
     elif step == "build-1m":
-        out = build_1m(work_path, Path(source))
+        out = {"path": str(prepared_1m(Path(work)))}
     else:
         out = measure(work_path)
     print("RESULT " + json.dumps(out))
@@ -194,10 +264,25 @@ def run_child(step: str, work: Path, source: Path | None = None) -> dict:
     return json.loads(proc.stdout.split("RESULT ", 1)[1])
 
 
-def report(label: str, built: dict, m: dict) -> None:
-    print(f"\n== {label}: {m['papers']:,} papers, {m['indexed']:,} vectors")
-    if "embed_per_s" in built:
-        print(f"corpus embedding: {built['embed_per_s']:,.0f} abstracts/s ({built['embed_seconds']:.1f} s)")
+def report_rates(rates: dict[str, float]) -> None:
+    print("\n== embedding on this machine (one process, 2 cores): what `paperboard embed` takes ==")
+    print(f"{'vectors':<24}{'papers/s':>10}{'75k':>10}{'1M':>10}{'2.7M':>10}   (measured rate x size)")
+    total = {n: 0.0 for n in (74_799, 1_000_000, 2_700_000)}
+    for kind, rate in rates.items():
+        cells = ""
+        for n in total:
+            total[n] += n / rate
+            cells += f"{_duration(n / rate):>10}"
+        print(f"{kind:<24}{rate:>10,.1f}{cells}")
+    print(f"{'all of them':<24}{'':>10}" + "".join(f"{_duration(s):>10}" for s in total.values()))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+
+
+def report(label: str, m: dict) -> None:
+    print(f"\n== {label}: {m['papers']:,} papers, {m['indexed']:,} vectors in the dense stage ({m['ann_recall']['model']})")
     print(f"vector index build (HNSW from the store): {m['index_build_s']:.1f} s; RSS after index {m['rss_after_index_mb']:,.0f} MB,"
           f" after 3,000 queries {m['rss_after_queries_mb']:,.0f} MB")  # fmt: skip
     if m.get("keyword_index_build_s") is not None:
@@ -212,12 +297,16 @@ def report(label: str, built: dict, m: dict) -> None:
     r, b = m["similar"], m["tfidf_similar"]
     print(f"similar papers of a paper (200 pages): p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms;"
           f" TF-IDF with the whole paper as the query, every paper scored: p50 {b['p50']:.2f} ms ({b['p50'] / r['p50']:.1f}x)")
+    rec = {k: v for k, v in m["ann_recall"].items() if k.startswith("recall@")}
+    print("dense stage's graph against an exact scan of the same vectors (200 queries): "
+          + ", ".join(f"{k} {v:.3f}" for k, v in rec.items()))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", choices=["75k", "1m", "all"], default="all")
     parser.add_argument("--child", nargs="+")
+    parser.add_argument("--bench-cache", type=Path, default=None, help="prepared corpora (bench/lib/corpus.py)")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.child[2] if len(args.child) > 2 else None)
@@ -225,19 +314,14 @@ def main() -> int:
     if not CORPUS.is_dir():
         print(f"skipped: {CORPUS} not found (the shared benchmark data)", file=sys.stderr)
         return 0
-    root = Path(tempfile.mkdtemp(prefix="pb-bench-search-"))
-    try:
-        small = root / "75k"
-        small.mkdir()
-        built = run_child("build-75k", small)
-        report("arxiv-daily", built, run_child("measure", small))
-        if args.size in ("1m", "all"):
-            big = root / "1m"
-            big.mkdir()
-            built_big = run_child("build-1m", big, small)
-            report("1M (repeated, perturbed vectors)", built_big, run_child("measure", big))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    from bench.lib.corpus import DEFAULT_CACHE, prepared_75k
+
+    cache = args.bench_cache or DEFAULT_CACHE
+    report_rates(run_child("rates", cache))
+    report("arxiv-daily (demo + 74.7k), as `ingest` + `embed` leave it", run_child("measure", prepared_75k(cache)))
+    if args.size in ("1m", "all"):
+        big = Path(run_child("build-1m", cache)["path"])
+        report("1M (arxiv-daily repeated, perturbed vectors)", run_child("measure", big))
     return 0
 
 

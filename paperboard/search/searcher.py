@@ -264,23 +264,11 @@ class Searcher:
             or _needs_exact_match(parsed) or _has_constraints(parsed, filters)
         ):  # fmt: skip
             return None
-        keywords = shared_keyword_index(self.store, self.index_dir)
-        vectors = self.index()
-        if keywords is None or vectors is None or not hasattr(vectors, "vectors"):
+        stages = self.stage_scores(parsed, k)
+        if stages is None:
             return None
-        try:
-            keyword = self._keyword_keys(keywords, parsed, k)
-        except KeywordIndexUnavailable:
-            return None
-        query_vector = self.embedder.encode_query(parsed.free_text)
-        dense = dict(vectors.search(query_vector, k))
-        if not dense:
-            return None
-        # Keyword-only candidates get their exact cosine too, so fusion compares like with like.
-        held = vectors.vectors([key for key, _ in keyword if key not in dense])
-        dense.update((key, float(v @ query_vector)) for key, v in held.items())
-        dense_ranked = dict(sorted(dense.items(), key=lambda kv: -kv[1]))
-        fused = fuse_scores(dict(keyword), dense_ranked, dense_weight=self._dense_weight())
+        keyword, dense_ranked = stages
+        fused = fuse_scores(keyword, dense_ranked, dense_weight=self._dense_weight())
         mode = "hybrid"
         if self._reranks() and offset < RERANK_TOP:
             top = fused[:RERANK_TOP]
@@ -307,6 +295,27 @@ class Searcher:
     def _reranks(self) -> bool:
         """Re-ranking by the stronger model only helps while the dense stage is the static one."""
         return self.rerank_enabled and not self._retrieves_with_strong_model()
+
+    def stage_scores(self, parsed: ParsedQuery, k: int) -> tuple[dict[int, float], dict[int, float]] | None:
+        """Each stage's candidates on keys, best first: (BM25 scores, cosines), where every
+        keyword candidate has its cosine too, so fusion compares like with like. Plain
+        queries on the in-process indexes only (None otherwise); the benchmark fuses these
+        with other settings to compare them with the product's."""
+        keywords = shared_keyword_index(self.store, self.index_dir)
+        vectors = self.index()
+        if keywords is None or vectors is None or not hasattr(vectors, "vectors"):
+            return None
+        try:
+            keyword = self._keyword_keys(keywords, parsed, k)
+        except KeywordIndexUnavailable:
+            return None
+        query_vector = self.embedder.encode_query(parsed.free_text)
+        dense = dict(vectors.search(query_vector, k))
+        if not dense:
+            return None
+        held = vectors.vectors([key for key, _ in keyword if key not in dense])
+        dense.update((key, float(v @ query_vector)) for key, v in held.items())
+        return dict(keyword), dict(sorted(dense.items(), key=lambda kv: -kv[1]))
 
     def rerank(self, parsed: ParsedQuery, hits: list[SearchHit]) -> list[SearchHit] | None:
         """Re-order the top candidates by BM25 fused with the stronger model's cosine.
