@@ -100,7 +100,10 @@ class DatabaseIndex:
         """Nothing to save: the index lives in the database."""
 
     def search(self, query, k: int) -> list[tuple[int, float]]:
-        return [(key, 1.0 - distance) for key, distance in self.store.nearest_vectors(self.model, query, k)]
+        from .index import HNSW_EF_SEARCH
+
+        found = self.store.nearest_vectors(self.model, query, k, ef_search=max(HNSW_EF_SEARCH, 2 * k))
+        return [(key, 1.0 - distance) for key, distance in found]
 
 
 def shared_index(store: Store, model: str, index_dir: Path | None):
@@ -186,7 +189,14 @@ class Searcher:
             # paraphrased questions over 75k papers: R@50 0.60 with the rarest words only,
             # 0.97 with all of them; bench/search_quality.py).
             seen = {key for key, _ in found}
-            found += [(key, s) for key, s in index.search(parsed, limit=k, match="any") if key not in seen][: k - len(found)]
+            widened = [(key, s) for key, s in index.search(parsed, limit=k, match="any") if key not in seen]
+            if found and widened:
+                # Papers with every word stay a tier above, as in the keyword ranking alone: the
+                # fusion reads scores, so lift theirs above the widened ones (the first
+                # sentence of a demo abstract finds its paper in the top 3 in 71/71 cases, 56/71 without).
+                lift = max(s for _, s in widened)
+                found = [(key, s + lift) for key, s in found]
+            found += widened[: k - len(found)]
         return found
 
     def dense(

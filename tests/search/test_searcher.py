@@ -264,3 +264,28 @@ def test_the_graph_replaces_a_re_embedded_paper_and_survives_a_reload(tmp_path):
     assert len(again) == 50 and again.dead == 1
     assert set(again.search(moved, 2)[0].tolist()) == {1, 7}
     assert again.vectors([10**6, 7]).keys() == {7}
+
+
+def test_the_stronger_model_retrieves_once_its_vectors_cover_the_corpus(embedded, tmp_path):
+    """Until then the static model serves; afterwards the dense stage and the fusion's dense
+    scores are the stronger model's cosines, and no second re-ranking pass runs."""
+    from paperboard.search.embedder import DEFAULT_EMBEDDER, DEFAULT_RERANKER
+
+    strong = load_embedder(DEFAULT_RERANKER)
+    embed_missing(embedded, strong, limit=4)  # a backfill under way: 4 of 9
+    searcher_module._dense_models.clear()
+    assert searcher_module.dense_model(embedded) == DEFAULT_EMBEDDER
+    assert Searcher(embedded, index_dir=tmp_path / "index", rerank=True).embedder.name == DEFAULT_EMBEDDER
+    embed_missing(embedded, strong)
+    searcher_module._dense_models.clear()
+    assert searcher_module.dense_model(embedded) == DEFAULT_RERANKER
+    searcher = Searcher(embedded, index_dir=tmp_path / "index", rerank=True)
+    response = searcher.search("keeping phone users' data private while training", limit=3)
+    assert response.mode == "hybrid" and ids(response)[0] == "2506.00005"
+    query = strong.encode_query("keeping phone users' data private while training")
+    key = embedded.paper_keys(["2506.00005"])["2506.00005"]
+    cosine = float(embedded.get_vectors(DEFAULT_RERANKER, [key])[key] @ query)
+    assert response.hits[0].parts["dense"] == pytest.approx(cosine, abs=2e-3)
+    dense = searcher.search("keeping phone users' data private while training", limit=3, mode="dense")
+    assert ids(dense)[0] == "2506.00005"
+    searcher_module._dense_models.clear()
