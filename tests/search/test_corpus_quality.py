@@ -67,6 +67,7 @@ def test_first_sentence_of_the_abstract_finds_the_paper_in_the_top_3(corpus):
 
 
 @pytest.mark.shared
+@pytest.mark.timeout(900)  # ~6k papers embedded by the transformer: 2-4 minutes on 2 cores
 def test_the_bar_holds_with_re_ranking_by_the_stronger_model(corpus):
     """The default once an installation has the stronger model's vectors: the top 50 are
     re-ranked by BM25 + MiniLM-int8. Only the papers any of these queries puts in its top 50
