@@ -5,10 +5,12 @@ Stages, each switchable so the benchmark can show what it adds:
    finds too little. The database ranks (FTS5 or tsvector), or on a large corpus a Tantivy
    index kept next to the database (keyword_index.py) for the queries it can answer alone
    (no metadata filters);
-2. dense: the query embedded by the corpus model, nearest papers from the vector index;
+2. dense: the query embedded, nearest papers from the vector index. The transformer once its
+   vectors cover the corpus (a described paper is found by its meaning far more often:
+   bench/search_quality.py's known-item table), the static model until then;
 3. fusion: z-score fusion of the two candidate lists (reciprocal rank fusion on request);
-4. re-ranking: where the stronger model has stored vectors, the top 50 by BM25 fused with its
-   cosine (the best ranking on the judged search queries).
+4. re-ranking, only while the static model retrieves: where the transformer has stored
+   vectors, the top 50 by BM25 fused with its cosine.
 Filters (dates, category, organization, author), exclusions and field terms constrain every
 stage. An arXiv id or URL as the query jumps straight to that paper. ``similar`` serves a
 paper page's similar papers (similar.py).
