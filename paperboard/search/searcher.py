@@ -41,7 +41,7 @@ CANDIDATES = 100
 FUSION = "zscore"
 DENSE_WEIGHT = 0.5
 """The static model's weight against BM25's (1) in the fusion."""
-STRONG_DENSE_WEIGHT = 2.0
+STRONG_DENSE_WEIGHT = 3.0
 """The stronger model's weight against BM25's (1) when it is the dense retriever."""
 STRONG_COVERAGE = 0.95
 """The stronger model becomes the dense retriever once this share of papers has its vectors
