@@ -282,7 +282,9 @@ def test_the_stronger_model_retrieves_once_its_vectors_cover_the_corpus(embedded
     searcher = Searcher(embedded, index_dir=tmp_path / "index", rerank=True)
     response = searcher.search("keeping phone users' data private while training", limit=3)
     assert response.mode == "hybrid" and ids(response)[0] == "2506.00005"
-    query = strong.encode_query("keeping phone users' data private while training")
+    from paperboard.search.query import parse_query
+
+    query = strong.encode_query(parse_query("keeping phone users' data private while training").free_text)
     key = embedded.paper_keys(["2506.00005"])["2506.00005"]
     cosine = float(embedded.get_vectors(DEFAULT_RERANKER, [key])[key] @ query)
     assert response.hits[0].parts["dense"] == pytest.approx(cosine, abs=2e-3)
