@@ -9,10 +9,7 @@ import click
 from .context import AppContext, fail, pass_app
 
 
-def embed_and_index(
-    app: AppContext, *, model: str | None = None, rebuild: bool = False, quiet: bool = False,
-    progress: bool | None = None,
-) -> None:  # fmt: skip
+def embed_and_index(app: AppContext, *, model: str | None = None, rebuild: bool = False, quiet: bool = False) -> None:
     """Embed what is missing for one model (all its views), then bring the saved indexes up
     to date (also used by ingest and serve)."""
     from ..search.embedder import ModelFilesMissing, load_embedder
@@ -33,7 +30,7 @@ def embed_and_index(
             store.delete_vectors(view_name(embedder.name, view))
         for old in index_dir.glob(f"{embedder.name}*"):
             old.unlink()
-    show = (not quiet and sys.stderr.isatty()) if progress is None else progress
+    show = not quiet and sys.stderr.isatty()
     for view in views:
         label = view_name(embedder.name, view)
         total = store.count_without_vectors(label)

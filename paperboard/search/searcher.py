@@ -47,6 +47,7 @@ STRONG_COVERAGE = 0.95
 """The stronger model becomes the dense retriever once this share of papers has its vectors
 (``paperboard embed``, the worker's backfill); until then the static model serves."""
 COVERAGE_TTL = 60.0
+"""Seconds a process trusts its last coverage count (a COUNT over the vectors)."""
 RRF_K = 60
 RERANK_TOP = 50
 RERANK_WEIGHTS = (1.0, 3.0)
