@@ -6,10 +6,10 @@ from ..base import Store
 from . import migrations
 from .accounts import PostgresAccounts
 from .changes import PostgresChanges
-from .database import Database, redact
+from .database import IDENTITY_SQL, Database, redact
 from .digest import PostgresDigest
 from .papers import PostgresPapers
-from .vectors import IDENTITY_SQL, PostgresVectors
+from .vectors import PostgresVectors
 
 
 class PostgresStore(PostgresPapers, PostgresChanges, PostgresAccounts, PostgresDigest, PostgresVectors, Store):

@@ -10,8 +10,7 @@ order is the number's order (Python integers have no upper bound; seq is a BIGIN
 from __future__ import annotations
 
 from ..sqlite.changes import TextChange
-from .database import Database
-from .vectors import IDENTITY_SQL
+from .database import IDENTITY_SQL, Database
 
 _SEQ_BITS = 64
 _BELOW_HORIZON = "xid < pg_snapshot_xmin(pg_current_snapshot())"

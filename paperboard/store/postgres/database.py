@@ -174,3 +174,11 @@ class Database:
             pool, self._pool = self._pool, None
         if pool is not None and self._pid == os.getpid():
             pool.close()
+
+
+IDENTITY_SQL = (
+    "((SELECT id FROM database_identity) || '.'"
+    " || (SELECT oid FROM pg_database WHERE datname = current_database())::text)"
+)
+"""The database's identity: its own id (migration 0009), and its oid, because a database
+cloned with CREATE DATABASE … TEMPLATE copies every row, the id included."""

@@ -20,15 +20,8 @@ from psycopg.types import TypeInfo
 
 from ...models import Paper
 from ..vectors import EmbedTask, VectorBatch
-from .database import Conn, Database
+from .database import IDENTITY_SQL, Conn, Database
 from .papers import SELECT_COLUMNS, row_to_paper
-
-IDENTITY_SQL = (
-    "((SELECT id FROM database_identity) || '.'"
-    " || (SELECT oid FROM pg_database WHERE datname = current_database())::text)"
-)
-"""The database's identity: its own id (migration 0009), and its oid, because a database
-cloned with CREATE DATABASE … TEMPLATE copies every row, the id included."""
 
 _registered: weakref.WeakSet[Conn] = weakref.WeakSet()
 

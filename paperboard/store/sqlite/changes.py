@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ..base import Store
 from .database import Database
 
 
@@ -28,7 +29,7 @@ class SQLiteChanges:
         with self._db.reader() as conn:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM paper_changes").fetchone()[0]
             row = conn.execute(
-                "SELECT (SELECT id FROM database_identity) || ':'"
+                f"SELECT {Store.IDENTITY_SQL} || ':'"
                 " || COALESCE((SELECT value FROM checkpoints WHERE name = 'paper_changes_epoch'), '')"
             ).fetchone()
         return int(seq), row[0] or ""

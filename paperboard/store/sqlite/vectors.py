@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ...models import Paper
+from ..base import Store
 from ..vectors import EmbedTask, VectorBatch
 from .database import Database
 from .papers import _select_in, row_to_paper
@@ -81,7 +82,7 @@ class SQLiteVectors:
                 "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM paper_vectors WHERE model = ?", (model,)
             ).fetchone()
             epoch = conn.execute(
-                "SELECT (SELECT id FROM database_identity) || ':'"
+                f"SELECT {Store.IDENTITY_SQL} || ':'"
                 " || COALESCE((SELECT value FROM checkpoints WHERE name = ?), '')",
                 (f"vectors-epoch:{model}",),
             ).fetchone()[0]
