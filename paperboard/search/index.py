@@ -257,9 +257,10 @@ class VectorIndex:
             return
         with self._lock:
             self._checked_at = now
-            count, max_seq, epoch = self.store.vector_stats(self.model)
+            max_seq, epoch = self.store.vector_head(self.model)
             if self._impl is not None and max_seq == self._seq and epoch == self._epoch:
                 return
+            count, max_seq, epoch = self.store.vector_stats(self.model)
             # Vectors deleted in bulk (a rebuild) or an exact index outgrown: start over.
             # A paper whose text changed keeps its old vector here until it is re-embedded
             # (same key, replaced in place), so ordinary updates never force a rebuild.

@@ -68,22 +68,45 @@ class SearchResponse:
 _indexes: dict[tuple[str, str], object] = {}
 _indexes_lock = threading.Lock()
 _dense_models: dict[str, tuple[float, str]] = {}
+_recounting: set[str] = set()
 
 
 def dense_model(store: Store) -> str:
     """The model whose vectors the dense stage retrieves with: the stronger one once its
-    vectors cover the corpus, else the static one (checked at most once a minute)."""
+    vectors cover the corpus, else the static one. Counting takes 0.1 s at 1M papers, so
+    only the first answer waits for it; after COVERAGE_TTL a thread recounts while the
+    known answer serves."""
+    cached = _dense_models.get(store.url)
+    if cached is None:
+        return _count_dense_model(store)
+    if time.monotonic() - cached[0] >= COVERAGE_TTL:
+        with _indexes_lock:
+            start = store.url not in _recounting
+            _recounting.add(store.url)
+        if start:
+            threading.Thread(target=_recount, args=(store,), name="dense-model-coverage", daemon=True).start()
+    return cached[1]
+
+
+def _count_dense_model(store: Store) -> str:
     from .embedder import DEFAULT_EMBEDDER, DEFAULT_RERANKER
 
     now = time.monotonic()
-    cached = _dense_models.get(store.url)
-    if cached is not None and now - cached[0] < COVERAGE_TTL:
-        return cached[1]
     papers = store.count_papers()
     strong = store.vector_stats(DEFAULT_RERANKER)[0]
     model = DEFAULT_RERANKER if papers and strong >= STRONG_COVERAGE * papers else DEFAULT_EMBEDDER
     _dense_models[store.url] = (now, model)
     return model
+
+
+def _recount(store: Store) -> None:
+    try:
+        _count_dense_model(store)
+    except Exception as exc:  # the store closed or failed: the next search asks again
+        log.debug("coverage recount failed: %s", exc)
+    finally:
+        with _indexes_lock:
+            _recounting.discard(store.url)
 
 
 class DatabaseIndex:
@@ -158,6 +181,13 @@ class Searcher:
                 log.warning("semantic search unavailable: %s", exc)
                 self._embedder_failed = True
         return self._embedder
+
+    def _follow_coverage(self) -> None:
+        """A serving process moves to the stronger model once the worker's backfill covers
+        the corpus, without a restart (the entry points call this, so that one search never
+        mixes the two models' vectors)."""
+        if self._model_name is None and self._embedder is not None and self._embedder.name != dense_model(self.store):
+            self._embedder = None
 
     def index(self):
         emb = self.embedder
@@ -234,6 +264,7 @@ class Searcher:
     ) -> SearchResponse:
         """Raises ``QueryError`` (too long) or ``QuerySyntaxError`` (nothing to search for)."""
         parsed = parse_query(text, max_chars=max_chars)
+        self._follow_coverage()
         jumped = self._jump_to_id(parsed.text)
         if jumped is not None:
             return SearchResponse(parsed, [SearchHit(jumped, 1.0, {"id": 1.0})], "id", jumped.id)
@@ -393,6 +424,7 @@ class Searcher:
         from . import similar as sim
         from .embedder import DEFAULT_RERANKER, paper_text
 
+        self._follow_coverage()
         key = self.store.paper_keys([paper_id]).get(paper_id)
         me = self.store.papers_by_keys([key]).get(key) if key is not None else None
         if me is None:

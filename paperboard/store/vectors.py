@@ -61,6 +61,11 @@ class VectorStore(ABC):
         before a rebuild is never mistaken for one of the new vectors."""
 
     @abstractmethod
+    def vector_head(self, model: str) -> tuple[int, str]:
+        """(max seq, epoch): ``vector_stats`` without the count, which walks every vector
+        (90 ms at 1M papers). An index asks this every second; it counts only on a change."""
+
+    @abstractmethod
     def delete_vectors(self, model: str) -> int: ...
 
     @abstractmethod

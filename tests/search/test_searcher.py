@@ -291,3 +291,26 @@ def test_the_stronger_model_retrieves_once_its_vectors_cover_the_corpus(embedded
     dense = searcher.search("keeping phone users' data private while training", limit=3, mode="dense")
     assert ids(dense)[0] == "2506.00005"
     searcher_module._dense_models.clear()
+
+
+def test_a_serving_searcher_moves_to_the_stronger_model_without_a_restart(embedded, tmp_path, monkeypatch):
+    """The web app keeps one searcher for its life: when the worker's backfill completes,
+    the next searches use the stronger model (the recount runs in a thread, so no search
+    waits for it), and a search never mixes the two models."""
+    from paperboard.search.embedder import DEFAULT_EMBEDDER, DEFAULT_RERANKER
+
+    searcher_module._dense_models.clear()
+    searcher = Searcher(embedded, index_dir=tmp_path / "index")
+    assert searcher.search("private training on phones", limit=3).hits
+    assert searcher.embedder.name == DEFAULT_EMBEDDER
+    embed_missing(embedded, load_embedder(DEFAULT_RERANKER))  # the backfill completes
+    monkeypatch.setattr(searcher_module, "COVERAGE_TTL", 0.0)
+    deadline = time.monotonic() + 30
+    while searcher_module._dense_models[embedded.url][1] != DEFAULT_RERANKER and time.monotonic() < deadline:
+        searcher.search("private training on phones", limit=3)  # starts the recount, answers meanwhile
+        time.sleep(0.05)
+    response = searcher.search("keeping phone users' data private while training", limit=3)
+    assert searcher.embedder.name == DEFAULT_RERANKER
+    assert response.mode == "hybrid" and ids(response)[0] == "2506.00005"
+    assert searcher.similar("2506.00005", limit=3)
+    searcher_module._dense_models.clear()

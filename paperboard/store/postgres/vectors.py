@@ -168,9 +168,15 @@ class PostgresVectors:
         return [(r["paper_rowid"], float(r["distance"])) for r in rows[:k]]
 
     def vector_stats(self, model: str) -> tuple[int, int, str]:
+        return self._vector_stats(model, "COUNT(*)")
+
+    def vector_head(self, model: str) -> tuple[int, str]:
+        return self._vector_stats(model, "0")[1:]
+
+    def _vector_stats(self, model: str, count: str) -> tuple[int, int, str]:
         with self._db.reader() as conn:
             row = conn.execute(
-                "SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS s,"
+                f"SELECT {count} AS n, COALESCE(MAX(seq), 0) AS s,"
                 f" {IDENTITY_SQL} || ':'"
                 " || COALESCE((SELECT value FROM checkpoints WHERE name = %s), '') AS epoch"
                 " FROM paper_vectors WHERE model = %s",

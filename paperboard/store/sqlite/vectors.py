@@ -78,17 +78,22 @@ class SQLiteVectors:
 
     def vector_stats(self, model: str) -> tuple[int, int, str]:
         with self._db.reader() as conn:
-            n, mx = conn.execute(
-                "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM paper_vectors WHERE model = ?", (model,)
-            ).fetchone()
-            epoch = conn.execute(
-                f"SELECT {Store.IDENTITY_SQL} || ':'"
-                " || COALESCE((SELECT value FROM checkpoints WHERE name = ?), '')",
-                (f"vectors-epoch:{model}",),
-            ).fetchone()[0]
+            n = conn.execute("SELECT COUNT(*) FROM paper_vectors WHERE model = ?", (model,)).fetchone()[0]
+            return (n, *self._vector_head(conn, model))
+
+    def vector_head(self, model: str) -> tuple[int, str]:
+        with self._db.reader() as conn:
+            return self._vector_head(conn, model)
+
+    def _vector_head(self, conn, model: str) -> tuple[int, str]:
+        mx = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM paper_vectors WHERE model = ?", (model,)).fetchone()[0]
+        epoch = conn.execute(
+            f"SELECT {Store.IDENTITY_SQL} || ':' || COALESCE((SELECT value FROM checkpoints WHERE name = ?), '')",
+            (f"vectors-epoch:{model}",),
+        ).fetchone()[0]
         # The database's identity is part of the epoch: an index file built for another
         # database sharing the data dir is rebuilt, never searched (search/index.py).
-        return n, mx, epoch or ""
+        return mx, epoch or ""
 
     def delete_vectors(self, model: str) -> int:
         import uuid
