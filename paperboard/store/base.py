@@ -17,6 +17,7 @@ from ..models import Paper
 from ..search.query import ParsedQuery
 from .accounts import AccountStore
 from .digest import DigestStore
+from .library import LibraryStore
 from .vectors import VectorStore
 
 SortOrder = Literal["upvotes", "date"]
@@ -146,7 +147,7 @@ class PaperStore(ABC):
     def set_checkpoint(self, name: str, value: str | None) -> None: ...
 
 
-class Store(PaperStore, AccountStore, DigestStore, VectorStore, ABC):
+class Store(PaperStore, AccountStore, DigestStore, VectorStore, LibraryStore, ABC):
     """Everything the product stores. Owns connections and transactions."""
 
     url: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..base import Store
+from ..sql import POSTGRES
 from . import migrations
 from .accounts import PostgresAccounts
 from .changes import PostgresChanges
@@ -14,6 +15,8 @@ from .vectors import PostgresVectors
 
 class PostgresStore(PostgresPapers, PostgresChanges, PostgresAccounts, PostgresDigest, PostgresVectors, Store):
     IDENTITY_SQL = IDENTITY_SQL
+    _dialect = POSTGRES
+
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self._db = Database(url, pool_size=pool_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..base import Store
+from ..sql import SQLITE
 from . import migrations
 from .accounts import SQLiteAccounts
 from .changes import SQLiteChanges
@@ -16,6 +17,8 @@ from .vectors import SQLiteVectors
 
 
 class SQLiteStore(SQLitePapers, SQLiteAccounts, SQLiteDigest, SQLiteVectors, SQLiteChanges, Store):
+    _dialect = SQLITE
+
     def __init__(self, path: str | Path, *, read_pool_size: int = 4) -> None:
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
