@@ -83,7 +83,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     for module in (api_papers, accounts, submit, feeds, stats, docs, pages, paper):
         app.include_router(module.router)
-    _include_optional(app, "paperboard.web.routes.subscriptions")
+    for optional in ("subscriptions", "library", "foryou"):
+        _include_optional(app, f"paperboard.web.routes.{optional}")
+    _include_optional(app, "paperboard.web.api.library")
     return app
 
 
