@@ -25,6 +25,8 @@ ClaimStatus = Literal["pending", "approved", "refused"]
 MAX_COLLECTION_NAME = 80
 MAX_NOTE = 2000
 MAX_COLLECTIONS = 200
+MAX_ID = 2**63
+"""Ids are 64-bit on both backends: a larger one from a URL is simply not there."""
 
 
 class LibraryError(ValueError):
@@ -120,6 +122,8 @@ class LibraryStore:
         return row["id"]
 
     def _own_collection(self, conn, user_id: int, collection_id: int) -> None:
+        if not 0 < int(collection_id) < MAX_ID:
+            raise NotFound("no such collection")
         row = conn.execute(
             self._q("SELECT 1 AS one FROM collections WHERE id = ? AND user_id = ?"), (int(collection_id), user_id)
         ).fetchone()
@@ -280,6 +284,8 @@ class LibraryStore:
 
     def get_collection(self, collection_id: int, *, viewer_id: int | None) -> Collection:
         """The owner's collection, or a public one for anyone; NotFound otherwise."""
+        if not 0 < int(collection_id) < MAX_ID:
+            raise NotFound("no such collection")
         with self._db.reader() as conn:
             row = conn.execute(
                 self._q(self._COLLECTION_SQL + " WHERE c.id = ?"), (self._dialect.flag(False), int(collection_id))
@@ -449,6 +455,8 @@ class LibraryStore:
 
     def decide_claim(self, claim_id: int, *, admin_id: int, approve: bool) -> Claim:
         """Approve or refuse a pending claim; the decision and who made it are recorded."""
+        if not 0 < int(claim_id) < MAX_ID:
+            raise NotFound("no such claim")
         with self._db.writer() as conn:
             cur = conn.execute(
                 self._q("UPDATE authorship_claims SET status = ?, decided_at = ?, decided_by = ?"
@@ -463,6 +471,16 @@ class LibraryStore:
             return found[0]
 
     # -- imports the store could not match yet --------------------------------------------
+    def paper_id_by_doi(self, doi: str) -> str | None:
+        """A visible paper with this DOI (case-insensitive, as DOIs are). A scan: imports are
+        rare and small, an index on a mostly-empty column would cost every ingest."""
+        with self._db.reader() as conn:
+            row = conn.execute(
+                self._q("SELECT id FROM papers WHERE lower(doi) = ? AND hidden = ? ORDER BY id LIMIT 1"),
+                (doi.strip().lower(), self._dialect.flag(False)),
+            ).fetchone()
+        return row["id"] if row else None
+
     def add_pending(self, user_id: int, arxiv_ids: Iterable[str], *, collection_id: int | None = None) -> int:
         with self._db.writer() as conn:
             if collection_id is not None:

@@ -71,6 +71,8 @@ class PaperOut(BaseModel):
     version: int
     trending_score: float = Field(description="(upvotes + 2·comments) / (age_hours + 2)^1.8")
     trending: TrendingParts
+    saved: bool | None = Field(None, description="In the caller's library (absent without a caller)")
+    dismissed: bool | None = Field(None, description="Marked not interested by the caller")
 
 
 class DailyPaper(BaseModel):

@@ -51,7 +51,22 @@ _DAILY_LIST = TypeAdapter(list[DailyPaper])
 
 def _entries(request: Request, papers, now) -> list[DailyPaper]:
     counts = request.app.state.store.comment_counts([p.id for p in papers])
-    return [daily_paper(p, counts.get(p.id, 0), now) for p in papers]
+    entries = [daily_paper(p, counts.get(p.id, 0), now) for p in papers]
+    mark_for_caller(request, [e.paper for e in entries])
+    return entries
+
+
+def mark_for_caller(request: Request, papers: list[PaperOut]) -> None:
+    """``saved``/``dismissed`` for the authenticated caller (token or session), one query
+    each for the page; left absent for anonymous callers."""
+    user = sessions.authenticate(request)
+    if user is None or not papers:
+        return
+    store = request.app.state.store
+    ids = [p.id for p in papers]
+    saved, dismissed = store.saved_ids(user.id, ids), store.dismissed_ids(user.id, ids)
+    for p in papers:
+        p.saved, p.dismissed = p.id in saved, p.id in dismissed
 
 
 def _json(entries: list[DailyPaper]) -> Response:
@@ -143,10 +158,12 @@ def _search_results(request: Request, hits) -> list[SearchResult]:
     store = request.app.state.store
     now = effective_now(store)
     counts = store.comment_counts([h.paper.id for h in hits])
-    return [
+    results = [
         SearchResult(**daily_paper(h.paper, counts.get(h.paper.id, 0), now).model_dump(), score=h.score)
         for h in hits
     ]
+    mark_for_caller(request, [r.paper for r in results])
+    return results
 
 
 @router.post(
@@ -224,4 +241,6 @@ def get_paper(request: Request, paper_id: str):
     store = request.app.state.store
     paper = _find_paper(store, paper_id)
     counts = store.comment_counts([paper.id])
-    return paper_out(paper, counts.get(paper.id, 0), effective_now(store))
+    out = paper_out(paper, counts.get(paper.id, 0), effective_now(store))
+    mark_for_caller(request, [out])
+    return out
