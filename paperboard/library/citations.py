@@ -274,8 +274,10 @@ def _bibtex_entry(paper: Paper, key: str) -> str:
     fields += [("year", "{" + str(issued.year) + "}"), ("month", _MONTHS[issued.month - 1])]
     if not paper.is_local:
         fields += [("eprint", "{" + paper.id + "}"), ("archivePrefix", "{arXiv}")]
-        if paper.primary_category:
-            fields.append(("primaryClass", "{" + _tex(paper.primary_category) + "}"))
+        # Old-style ids name their archive ("hep-th/9901001"), the category when none is stored.
+        primary = paper.primary_category or (paper.id.split("/")[0] if "/" in paper.id else "")
+        if primary:
+            fields.append(("primaryClass", "{" + _tex(primary) + "}"))
     if doi := _doi(paper):
         fields.append(("doi", "{" + doi + "}"))
     if paper.abs_url:

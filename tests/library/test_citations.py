@@ -182,6 +182,7 @@ def test_old_style_ids_keep_their_slash():
     entries, _ = parse_bibtex(to_bibtex([PAPERS[2]]))
     e = entries["anon1999strings"]
     assert e["eprint"] == "hep-th/9901001"
+    assert e["primaryClass"] == "hep-th"
     assert "author" not in e.fields_dict
 
 
