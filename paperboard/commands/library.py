@@ -178,5 +178,59 @@ def import_file(app: AppContext, username: str, file: str, collection: str | Non
             click.echo(f"  entry {position}: {reason}", err=True)
 
 
+@click.command("recommend")
+@click.argument("username")
+@click.option("--date", "day", metavar="YYYY-MM-DD", help="Papers of one feed day (default: the latest).")
+@click.option("--week", metavar="YYYY-Www", help="Papers of an ISO week.")
+@click.option("--month", metavar="YYYY-MM", help="Papers of a month.")
+@click.option("--since", metavar="YYYY-MM-DD", help="Every feed day from this one on.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of papers, each with its reason.")
+@pass_app
+def recommend(app: AppContext, username: str, day, week, month, since, limit: int, as_json: bool) -> None:
+    """A user's personal picks, best first, each with why. Papers the user saved, upvoted,
+    wrote or dismissed never appear; with fewer than 3 of those, trending papers stand in."""
+    from ..periods import PeriodError, parse_day, parse_month, parse_week
+    from ..ranking.foryou import for_you, latest_day
+
+    if sum(x is not None for x in (day, week, month, since)) > 1:
+        fail("use only one of --date, --week, --month, --since")
+    user = _user(app, username)
+    store = app.store
+    try:
+        if since is not None:
+            start = parse_day(since).start
+            end = max(latest_day(store) or start, start)
+        else:
+            period = parse_week(week) if week else parse_month(month) if month else parse_day(day) if day else None
+            if period is None:
+                latest = latest_day(store)
+                if latest is None:
+                    fail("no papers yet: ingest some first")
+                start = end = latest
+            else:
+                start, end = period.start, period.end
+    except PeriodError as exc:
+        fail(str(exc))
+    result = for_you(store, user.id, start=start, end=end, limit=limit, index_dir=app.settings.data_dir / "index")
+    if result.cold:
+        click.echo(f"{username} has {result.positives} of the 3 saves/upvotes/claims a personal ranking needs:"
+                   " showing trending papers", err=True)  # fmt: skip
+    if as_json:
+        out = []
+        for pick in result.picks:
+            d = pick.paper.to_public()
+            d.update(reason=pick.reason, score=pick.score, because=pick.because)
+            out.append(d)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    if not result.picks:
+        click.echo("no papers", err=True)
+    for pick in result.picks:
+        click.echo(f"{pick.paper.upvotes:>4} ▲  {pick.paper.id:<16} {pick.paper.title}")
+        click.echo(f"{'':>24}{pick.reason}")
+
+
 def register(main: click.Group) -> None:
     main.add_command(library_group)
+    main.add_command(recommend)
