@@ -1,5 +1,5 @@
 """What a list of papers needs beyond the papers: comment counts and the user's votes,
-fetched in one query each for the whole page (never one per card)."""
+saves and dismissals, fetched in one query each for the whole page (never one per card)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ class Card:
     voted: bool = False
     score: float | None = None
     parts: dict[str, float] = field(default_factory=dict)
+    saved: bool = False
+    """In the viewer's library: the card's Save button shows "Saved" and unsaves."""
+    dismissed: bool = False
+    """Marked "Not interested" by the viewer: a dismissable card offers Undo instead."""
 
 
 def cards(
@@ -32,13 +36,20 @@ def cards(
     ids = [p.id for p in papers]
     counts = store.comment_counts(ids) if ids else {}
     user = sessions.authenticate(request)
-    voted = store.voted_ids(user.id, ids) if user and ids else set()
+    voted: set[str] = set()
+    saved: set[str] = set()
+    dismissed: set[str] = set()
+    if user and ids:
+        voted = store.voted_ids(user.id, ids)
+        saved = store.saved_ids(user.id, ids)
+        dismissed = store.dismissed_ids(user.id, ids)
     out = []
     for i, p in enumerate(papers):
         out.append(
             Card(
                 p, counts.get(p.id, 0), p.id in voted,
                 scores[i] if scores else None, parts[i] if parts else {},
+                saved=p.id in saved, dismissed=p.id in dismissed,
             )  # fmt: skip
         )
     return out

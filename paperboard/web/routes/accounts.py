@@ -1,4 +1,4 @@
-"""Sign up, log in, log out, change password."""
+"""Sign up, log in, log out, change password, set the display name authorship claims match."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ...store.accounts import User, UsernameTaken
+from ...store.library import LibraryError
 from .. import deps, ratelimit, sessions
 from ..passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 
@@ -106,9 +107,31 @@ def logout(request: Request):
     return response
 
 
+def _account(request: Request, user: User, status: int = 200, **ctx) -> HTMLResponse:
+    ctx.setdefault("error", None)
+    ctx.setdefault("done", None)
+    ctx.setdefault("display_name", request.app.state.store.display_name(user.id) or "")
+    ctx.setdefault("name_error", None)
+    return deps.render(request, "account.html", ctx, status_code=status)
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account(request: Request, user: Annotated[User, Depends(deps.require_user)]):
-    return deps.render(request, "account.html", {"error": None, "done": request.query_params.get("done")})
+    return _account(request, user, done=request.query_params.get("done"))
+
+
+@router.post("/account/display-name", response_class=HTMLResponse, dependencies=[Depends(deps.verify_csrf)])
+def set_display_name(
+    request: Request,
+    user: Annotated[User, Depends(deps.require_user)],
+    display_name: Annotated[str, Form(max_length=1000)] = "",
+):
+    """The name as it appears on papers: what an authorship claim is matched against."""
+    try:
+        request.app.state.store.set_display_name(user.id, display_name)
+    except LibraryError as exc:
+        return _account(request, user, 400, display_name=display_name, name_error=str(exc).capitalize() + ".")
+    return RedirectResponse("/account?done=name", status_code=303)
 
 
 @router.post("/account/password", response_class=HTMLResponse, dependencies=[Depends(deps.verify_csrf)])
@@ -127,7 +150,7 @@ def change_password(
         if problem:
             error = problem[0].upper() + problem[1:] + "."
     if error:
-        return deps.render(request, "account.html", {"error": error, "done": None}, status_code=400)
+        return _account(request, user, 400, error=error)
     store.set_password_hash(user.id, hash_password(new))
     # Every other session of this user ends: a stolen session dies with the old password.
     store.delete_user_sessions(user.id, keep=sessions.session_hash(request))

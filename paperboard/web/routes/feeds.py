@@ -1,4 +1,5 @@
-"""RSS 2.0 and Atom feeds of the daily feed, trending, and any search (made with feedgen)."""
+"""RSS 2.0 and Atom feeds of the daily feed, trending, and any search (made with feedgen);
+``build_feed`` also serves public collections (``routes/collections.py``)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def _clean(text: str) -> str:
     return text.translate(_CONTROL).replace("\ufffe", "").replace("\uffff", "")
 
 
-def _build(request: Request, title: str, subtitle: str, page: str, papers: list[Paper], fmt: str) -> Response:
+def build_feed(request: Request, title: str, subtitle: str, page: str, papers: list[Paper], fmt: str) -> Response:
+    """An RSS 2.0 (``fmt="rss"``) or Atom feed of ``papers`` in their given order; ``page``
+    is the site path the feed mirrors. Public collections' feeds use it too."""
     base = str(request.app.state.settings.public_base_url).rstrip("/")
     fg = FeedGenerator()
     fg.id(base + page)
@@ -67,13 +70,13 @@ def _daily(request: Request, fmt: str) -> Response:
     days = store.feed_days(limit=1)
     papers = store.list_papers(PaperQuery(start=days[0], end=days[0], limit=FEED_SIZE)) if days else []
     label = days[0].isoformat() if days else "no papers yet"
-    return _build(request, "Paperboard — Daily Papers", f"The most upvoted papers of {label}", "/", papers, fmt)
+    return build_feed(request, "Paperboard — Daily Papers", f"The most upvoted papers of {label}", "/", papers, fmt)
 
 
 def _trending(request: Request, fmt: str, category: str | None) -> Response:
     entries = trending_papers(request.app.state.store, limit=FEED_SIZE, category=category or None)
     title = "Paperboard — Trending Papers" + (f" in {category}" if category else "")
-    return _build(request, title, "Papers people are upvoting and discussing", "/trending",
+    return build_feed(request, title, "Papers people are upvoting and discussing", "/trending",
                   [e.paper for e in entries], fmt)  # fmt: skip
 
 
@@ -88,7 +91,7 @@ def _search(request: Request, fmt: str, q: str) -> Response:
         raise HTTPException(400, str(exc)) from None
     from urllib.parse import urlencode
 
-    return _build(request, f"Paperboard — search: {q}", f"Papers matching {q}",
+    return build_feed(request, f"Paperboard — search: {q}", f"Papers matching {q}",
                   "/search?" + urlencode({"q": q}), [h.paper for h in response.hits], fmt)  # fmt: skip
 
 

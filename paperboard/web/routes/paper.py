@@ -1,4 +1,5 @@
-"""One paper: its page, BibTeX, upvote, comments, and admin hiding."""
+"""One paper: its page (with Save and, for its authors, a claim), BibTeX, upvote, comments,
+and admin hiding."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ...store.accounts import User
 from .. import deps
 from ..bibtex import to_bibtex
 from ..views import cards
+from .claims import authorship
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,7 +71,8 @@ def paper_page(request: Request, paper_id: str):
         request, "paper.html",
         {"pcard": card, "paper": paper, "comments": comments, "hidden": hidden,
          "similar": cards(request, [h.paper for h in similar if h.paper.id != paper.id]),
-         "bibtex": to_bibtex(paper), "max_comment": MAX_COMMENT},
+         "bibtex": to_bibtex(paper), "max_comment": MAX_COMMENT,
+         "authorship": authorship(store, user, paper)},
     )  # fmt: skip
 
 
