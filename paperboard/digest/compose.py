@@ -4,6 +4,9 @@ HTML uses inline styles and table layout only, and no images, so it renders the 
 web mail and desktop clients and nothing is fetched when it is opened. Every email carries
 a one-click unsubscribe link and the RFC 8058 headers, and a Message-ID derived from its
 outbox row, so a message can be traced to the row (and counted once) at the receiving end.
+
+A ``foryou`` email's unsubscribe link (body and header) carries its kind in the signed
+token, so it turns off that digest only; every other kind's link leaves the whole list.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from ..models import Paper
 from ..store.base import Store
 from ..store.digest import OutboxItem
 from .addresses import one_line
-from .selection import ALERTS, DAILY, WEEKLY, Issue
+from .selection import ALERTS, DAILY, FORYOU, WEEKLY, Issue
 from .tokens import Tokens
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -119,7 +122,7 @@ class Composer:
         )
         self._papers: dict[str, Paper | None] = {}
         self._views: dict[str, dict[str, object]] = {}
-        self._unsubscribe: dict[tuple[int, str], str] = {}
+        self._unsubscribe: dict[tuple[int, str, str | None], str] = {}
         # Daily and weekly emails differ between subscribers only in the address and the
         # unsubscribe link: render each issue once with unguessable placeholders for those.
         nonce = secrets.token_hex(8)
@@ -132,11 +135,13 @@ class Composer:
     def paper_url(self, paper_id: str) -> str:
         return f"{self.base_url}/papers/{paper_id}"
 
-    def unsubscribe_url(self, subscriber_id: int, email: str) -> str:
-        key = (subscriber_id, email)
+    def unsubscribe_url(self, subscriber_id: int, email: str, kind: str | None = None) -> str:
+        """``kind`` ``foryou`` scopes the link to that digest; None leaves the whole list."""
+        kind = FORYOU if kind == FORYOU else None
+        key = (subscriber_id, email, kind)
         url = self._unsubscribe.get(key)
         if url is None:
-            token = self.tokens.make("unsubscribe", subscriber_id, email)
+            token = self.tokens.make("unsubscribe", subscriber_id, email, kind)
             url = f"{self.base_url}/unsubscribe?{urlencode({'token': token})}"
             if len(self._unsubscribe) > 1_000:
                 self._unsubscribe.clear()
@@ -187,7 +192,7 @@ class Composer:
                 self._issues.popitem(last=False)
         if generic is None:
             return None
-        unsub = self.unsubscribe_url(subscriber_id, email)
+        unsub = self.unsubscribe_url(subscriber_id, email, issue.kind)
         return Rendered(
             subject=generic.subject,
             text=generic.text.replace(self._ph_email, email).replace(self._ph_unsub, unsub),
@@ -199,7 +204,13 @@ class Composer:
         self._load([pid for s in issue.sections for pid in s.paper_ids])
         sections = []
         for s in issue.sections:
-            papers = [self._view(p) for p in (self._papers[i] for i in s.paper_ids) if p is not None]
+            # A reason is per user, the rest of a paper's view is shared: copy, never mutate.
+            reasons = s.reasons if s.reasons and not issue.cold else [""] * len(s.paper_ids)
+            papers = [
+                {**self._view(p), "reason": why}
+                for p, why in zip((self._papers[i] for i in s.paper_ids), reasons, strict=False)
+                if p is not None
+            ]
             if papers:
                 search_url = self.search_url(s.query, s.category) if s.query else ""
                 sections.append({"query": s.query, "category": s.category, "papers": papers,
@@ -208,7 +219,12 @@ class Composer:
             return None
         n = sum(len(s["papers"]) for s in sections)
         end = date.fromisoformat(issue.end)
-        if issue.kind == DAILY:
+        unsubscribe_label, manage_url = "Unsubscribe in one click", ""
+        if issue.kind == FORYOU:
+            subject, heading, intro, reason = self._foryou_words(issue, n, end)
+            unsubscribe_label = "Stop the For-you emails in one click (any other emails from us continue)"
+            manage_url = f"{self.base_url}/account/alerts"
+        elif issue.kind == DAILY:
             heading = f"Trending papers · {_long_day(end)}"
             subject = f"Trending papers · {end.strftime('%a')} {end.day} {end.strftime('%b %Y')}"
             intro = f"The {n} most talked-about papers of today's feed."
@@ -237,12 +253,33 @@ class Composer:
             "subject": subject, "heading": heading, "intro": intro, "preheader": intro,
             "sections": sections, "email": self._ph_email, "reason": reason, "site": self.site,
             "base_url": self.base_url, "unsubscribe_url": self._ph_unsub,
+            "unsubscribe_label": unsubscribe_label, "manage_url": manage_url,
         }  # fmt: skip
         return Rendered(
             subject=one_line(subject, "subject"),
             text=self.env.get_template("digest.txt").render(ctx),
             html=self.env.get_template("digest.html").render(ctx),
         )
+
+    def _foryou_words(self, issue: Issue, n: int, end: date) -> tuple[str, str, str, str]:
+        """Subject, heading, intro and footer reason of a For-you email."""
+        noun = "paper" if n == 1 else "papers"
+        if len(issue.period) == 10:  # a feed day: the daily cadence
+            when_short = f"{end.strftime('%a')} {end.day} {end.strftime('%b %Y')}"
+            when_long, scope, cadence = _long_day(end), "today's feed", "daily (weekdays)"
+        else:
+            start = date.fromisoformat(issue.start)
+            when_short = issue.period
+            when_long = f"{start.day} {start.strftime('%b')} – {end.day} {end.strftime('%b %Y')}"
+            scope, cadence = "this week's papers", "weekly"
+        if issue.cold:
+            intro = (f"Trending in {scope} while we learn what you read: save, upvote or claim three"
+                     " papers (or import a BibTeX file) and this email picks papers for you.")  # fmt: skip
+            subject = f"Trending for you · {when_short}"
+        else:
+            intro = f"{n} {noun} from {scope} picked for you, each with the reason it was picked."
+            subject = f"For you · {when_short}"
+        return subject, f"For you · {when_long}", intro, f"the {cadence} For-you digest"
 
     def render_confirm(self, payload: dict[str, object], email: str) -> Rendered:
         kind = payload.get("kind")
@@ -288,7 +325,7 @@ class Composer:
         if item.kind != "confirm":
             parts += [
                 _header("List-Id", f"Paperboard {item.kind} digest <{item.kind}.digest.{self.domain}>"),
-                _header("List-Unsubscribe", f"<{self.unsubscribe_url(item.subscriber_id, item.email)}>"),
+                _header("List-Unsubscribe", f"<{self.unsubscribe_url(item.subscriber_id, item.email, item.kind)}>"),
                 b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
                 b"Precedence: bulk\r\n",
             ]

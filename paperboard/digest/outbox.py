@@ -40,10 +40,12 @@ from ..config import Settings
 from ..store.base import Store
 from ..store.digest import OutboxItem, OutboxPlan
 from .compose import Composer, ascii_address
-from .selection import ALERTS, DAILY, WEEKLY, Issue, alert_issue, daily_issue, weekly_issue
+from .foryou import FORYOU_DAILY, FORYOU_WEEKLY, PLAN_NAMES, plan_foryou
+from .selection import ALERTS, DAILY, FORYOU, WEEKLY, Issue, alert_issue, daily_issue, weekly_issue
 from .smtp import DeliveryError, OutcomeUnknown, ServerUnavailable, SmtpTransport
 
-KINDS = (DAILY, WEEKLY, ALERTS)
+KINDS = (DAILY, WEEKLY, ALERTS, FORYOU)
+"""What ``digest send --kind`` accepts; ``foryou`` plans both cadences for the date."""
 PLAN_CHUNK = 1_000
 FETCH = 500
 MAX_BACKOFF = 3600.0
@@ -61,6 +63,7 @@ class KindPlan:
     recipients: int = 0
     planned: int = 0
     reason: str = ""
+    note: str = ""
 
 
 @dataclass(slots=True)
@@ -80,7 +83,7 @@ class PlanSummary:
             else:
                 out.append(
                     f"{k.kind} {k.period}: {k.papers} papers for {k.recipients} subscribers,"
-                    f" {k.planned} newly planned"
+                    f" {k.planned} newly planned" + (f" ({k.note})" if k.note else "")
                 )
         return out
 
@@ -116,14 +119,27 @@ def utcnow() -> datetime:
 # -- planning ----------------------------------------------------------------------------
 def scheduled_kinds(d: date) -> list[tuple[str, date]]:
     """What the schedule sends on day ``d``: the daily on weekdays, on Mondays the weekly of
-    the week that just ended, alerts every day (they are only sent when something is new)."""
+    the week that just ended, alerts every day (they are only sent when something is new),
+    and the For-you digest on the same days as the trending ones."""
     out = []
     if d.weekday() < 5:
         out.append((DAILY, d))
     if d.weekday() == 0:
         out.append((WEEKLY, d - timedelta(days=7)))
     out.append((ALERTS, d))
+    if d.weekday() < 5:
+        out.append((FORYOU_DAILY, d))
+    if d.weekday() == 0:
+        out.append((FORYOU_WEEKLY, d - timedelta(days=7)))
     return out
+
+
+def expand_kind(kind: str, d: date) -> list[tuple[str, date]]:
+    """``--kind`` as planning steps: ``foryou`` is both cadences, the weekly one for the
+    ISO week containing ``d`` (as ``--kind weekly``)."""
+    if kind == FORYOU:
+        return [(FORYOU_DAILY, d), (FORYOU_WEEKLY, d)]
+    return [(kind, d)]
 
 
 def build_plans(store: Store, settings: Settings, kind: str, d: date) -> tuple[KindPlan, list[OutboxPlan]]:
@@ -137,6 +153,8 @@ def build_plans(store: Store, settings: Settings, kind: str, d: date) -> tuple[K
         payload = issue.to_payload()
         plans = [OutboxPlan(s.id, kind, issue.period, payload) for s in subs]  # type: ignore[arg-type]
         return KindPlan(kind, issue.period, issue.paper_count, len(subs)), plans
+    if kind in PLAN_NAMES:
+        return _foryou_plans(store, settings, kind, d)
     if kind != ALERTS:
         raise ValueError(f"unknown digest kind {kind!r}")
     confirmed = {s.id for s in store.list_subscribers(status="confirmed")}
@@ -155,6 +173,15 @@ def build_plans(store: Store, settings: Settings, kind: str, d: date) -> tuple[K
             papers += issue.paper_count
             plans.append(OutboxPlan(sub_id, ALERTS, issue.period, issue.to_payload(), marks))
     return KindPlan(ALERTS, d.isoformat(), papers, len(plans)), plans
+
+
+def _foryou_plans(store: Store, settings: Settings, kind: str, d: date) -> tuple[KindPlan, list[OutboxPlan]]:
+    fp = plan_foryou(store, PLAN_NAMES[kind], d, top_n=settings.digest_top_n, index_dir=settings.data_dir / "index")
+    if fp.period is None:
+        return KindPlan(kind, reason=fp.reason), []
+    notes = [f"{n} {what}" for n, what in ((fp.already, "planned before"), (fp.empty, "with nothing to show"),
+                                           (fp.failed, "failed, see the log")) if n]  # fmt: skip
+    return KindPlan(kind, fp.period.label, fp.papers, fp.recipients, note=", ".join(notes)), fp.plans
 
 
 def plan_digests(

@@ -16,7 +16,7 @@ from ..search.searcher import Searcher
 from ..store.base import PaperQuery, QuerySyntaxError, Store
 from ..store.digest import SavedSearch
 
-DAILY, WEEKLY, ALERTS = "daily", "weekly", "alerts"
+DAILY, WEEKLY, ALERTS, FORYOU = "daily", "weekly", "alerts", "foryou"
 TRENDING_CANDIDATES = 500
 
 
@@ -25,6 +25,8 @@ class Section:
     paper_ids: list[str]
     query: str | None = None
     category: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    """For-you only: each paper's reason, in ``paper_ids`` order, as computed at planning."""
 
 
 @dataclass(slots=True)
@@ -34,13 +36,23 @@ class Issue:
     start: str
     end: str
     sections: list[Section] = field(default_factory=list)
+    cold: bool = False
+    """For-you only: the user has too few positives yet, so these are trending papers."""
 
     @property
     def paper_count(self) -> int:
         return sum(len(s.paper_ids) for s in self.sections)
 
     def to_payload(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        # The For-you fields are left out when unused, so the other kinds' payloads (and
+        # the rows planned before them) keep their exact form.
+        d = asdict(self)
+        if not self.cold:
+            del d["cold"]
+        for s in d["sections"]:
+            if not s["reasons"]:
+                del s["reasons"]
+        return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_payload(cls, payload: str) -> Issue:
@@ -51,6 +63,7 @@ class Issue:
             start=d["start"],
             end=d["end"],
             sections=[Section(**s) for s in d.get("sections", [])],
+            cold=bool(d.get("cold", False)),
         )
 
 

@@ -4,6 +4,11 @@ Double opt-in: a new or returning address is ``pending`` and gets one confirmati
 (at most one per cool-down, so the form cannot be used to flood someone's inbox); digests
 go only to ``confirmed`` addresses. Confirmation and unsubscribe links are signed tokens,
 so neither needs a login.
+
+The For-you digest is chosen by a logged-in user for an address of theirs that is already
+confirmed (or waiting for its confirmation link: the choice then starts with it). It needs
+no second opt-in: the address said yes to our email, and the user says which. Its own
+unsubscribe link turns off only it.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ..config import Settings
+from ..store.accounts import User
 from ..store.base import Store
-from ..store.digest import SavedSearch, Subscriber
+from ..store.digest import FORYOU_CADENCES, ForyouCadence, SavedSearch, Subscriber
 from .addresses import InvalidAddress, normalize_address, one_line
 from .outbox import OutboxSender, SenderBusy, plan_confirmation, utcnow
 from .tokens import TokenData, TokenError, Tokens
@@ -22,6 +28,12 @@ SUBSCRIBE_KINDS = ("daily", "weekly")
 CONFIRM_COOLDOWN = timedelta(minutes=10)
 MAX_SAVED_SEARCHES = 20
 MAX_SAVED_QUERY = 200
+
+
+def cadence_of(value: str) -> ForyouCadence:
+    if value not in FORYOU_CADENCES:
+        raise ValueError(f"the For-you digest is off, daily or weekly, not {value[:20]!r}")
+    return value  # type: ignore[return-value]
 
 
 @dataclass(slots=True)
@@ -95,11 +107,50 @@ class Subscriptions:
 
     def unsubscribe(self, token: str | None) -> Subscriber | None:
         """None when the address is no longer on the list (removed): nothing left to stop."""
-        data = self.check_unsubscribe(token)
+        return self.leave(self.check_unsubscribe(token))
+
+    def leave(self, data: TokenData) -> Subscriber | None:
+        """What a checked unsubscribe link stops: a ``foryou`` link that digest only, any
+        other link all mail to the address."""
         sub = self.store.get_subscriber(data.subscriber_id)
         if sub is None or sub.email.lower() != data.email.lower():
             return None
+        if data.kind == "foryou":
+            return self.store.set_foryou_digest(sub.id, "off")
         return self.store.unsubscribe(sub.id)
+
+    # -- the For-you digest -----------------------------------------------------------------
+    def foryou_address(self, user: User) -> Subscriber | None:
+        """The address a user's For-you digest goes to: the one it is on, else the account's
+        own address, else one their alerts go to; only ever one linked to this user (or the
+        account's address not yet linked to anyone)."""
+        store = self.store
+        mine = store.user_subscribers(user.id)
+        chosen = next((s for s in mine if s.foryou != "off"), None)
+        if chosen is not None:
+            return chosen
+        if user.email:
+            own = store.get_subscriber_by_email(user.email)
+            if own is not None and own.user_id in (None, user.id):
+                return own
+        usable = [s for s in mine if s.status in ("confirmed", "pending")]
+        return usable[0] if usable else None
+
+    def set_foryou(self, user: User, cadence: str) -> Subscriber:
+        """Raises ``ValueError`` with words for the page when there is no usable address."""
+        if cadence not in FORYOU_CADENCES:
+            raise ValueError("choose off, daily or weekly")
+        sub = self.foryou_address(user)
+        if sub is None or sub.status not in ("confirmed", "pending"):
+            if cadence == "off":
+                raise ValueError("you get no For-you digest")
+            raise ValueError("subscribe an address first (the box on this page), then choose the For-you digest")
+        if sub.user_id is None:
+            self.store.link_subscriber_user(sub.id, user.id)
+        chosen = self.store.set_foryou_digest(sub.id, cadence_of(cadence), user_id=user.id)
+        if chosen is None:
+            raise ValueError("this address belongs to another account")
+        return chosen
 
     def _subscriber_for(self, data: TokenData) -> Subscriber:
         sub = self.store.get_subscriber(data.subscriber_id)

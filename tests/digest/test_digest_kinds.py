@@ -64,10 +64,12 @@ def test_daily_digest_is_weekdays_only(mail_settings, week, smtp):
     assert summary.planned == 0 and "weekends" in summary.lines()[0]
     assert smtp.count() == 0
     assert [k for k, _ in scheduled_kinds(SATURDAY)] == ["alerts"]
-    assert [k for k, _ in scheduled_kinds(TUESDAY)] == ["daily", "alerts"]
-    # Monday: the daily, the weekly of the week that just ended, alerts.
+    assert [k for k, _ in scheduled_kinds(TUESDAY)] == ["daily", "alerts", "foryou-daily"]
+    # Monday: the daily, the weekly of the week that just ended, alerts, and the same two
+    # cadences of the For-you digest.
     assert scheduled_kinds(date(2025, 6, 9)) == [
-        ("daily", date(2025, 6, 9)), ("weekly", date(2025, 6, 2)), ("alerts", date(2025, 6, 9))
+        ("daily", date(2025, 6, 9)), ("weekly", date(2025, 6, 2)), ("alerts", date(2025, 6, 9)),
+        ("foryou-daily", date(2025, 6, 9)), ("foryou-weekly", date(2025, 6, 2)),
     ]
 
 

@@ -1,6 +1,6 @@
 """Subscribers, saved searches and the digest outbox on PostgreSQL.
 
-Same rules as the SQLite mixin; where SQLite relies on its single writer, this one relies on
+Same rules as the SQLite mixin (the statements both agree on are in ``store/digest.py``); where SQLite relies on its single writer, this one relies on
 unique constraints (``ON CONFLICT``) and row locks, so two workers planning or subscribing at
 once still produce one row each.
 """
@@ -19,7 +19,9 @@ from ..digest import (
     Subscriber,
     SubscriberKind,
     SubscriberStatus,
+    subscriber_from_row,
 )
+from ..sql import POSTGRES
 from .database import Conn, Database
 
 
@@ -28,17 +30,7 @@ def _dt(value: datetime | None) -> datetime | None:
 
 
 def _subscriber(row: dict[str, Any]) -> Subscriber:
-    return Subscriber(
-        id=row["id"],
-        email=row["email"],
-        kind=row["kind"],
-        status=row["status"],
-        user_id=row["user_id"],
-        bounces=row["bounces"],
-        created_at=row["created_at"].astimezone(UTC),
-        confirmed_at=_dt(row["confirmed_at"]),
-        unsubscribed_at=_dt(row["unsubscribed_at"]),
-    )
+    return subscriber_from_row(row, POSTGRES)
 
 
 def _saved(row: dict[str, Any]) -> SavedSearch:
@@ -95,11 +87,6 @@ class PostgresDigest:
             )
             return _by_id(conn, row["id"]), False
 
-    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
-        with self._db.reader() as conn:
-            row = conn.execute("SELECT * FROM subscribers WHERE id = %s", (subscriber_id,)).fetchone()
-        return _subscriber(row) if row else None
-
     def get_subscriber_by_email(self, email: str) -> Subscriber | None:
         with self._db.reader() as conn:
             row = conn.execute("SELECT * FROM subscribers WHERE lower(email) = lower(%s)", (email,)).fetchone()
@@ -137,22 +124,6 @@ class PostgresDigest:
                 "UPDATE subscribers SET status = 'confirmed', kind = COALESCE(%s, kind), bounces = 0,"
                 " confirmed_at = COALESCE(confirmed_at, now()), updated_at = now() WHERE id = %s",
                 (kind, subscriber_id),
-            )
-            return _by_id(conn, subscriber_id)
-
-    def unsubscribe(self, subscriber_id: int) -> Subscriber | None:
-        with self._db.writer() as conn:
-            cur = conn.execute(
-                "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = now(), confirmed_at = NULL,"
-                " updated_at = now() WHERE id = %s",
-                (subscriber_id,),
-            )
-            if cur.rowcount == 0:
-                return None
-            conn.execute(
-                "UPDATE outbox SET status = 'skipped', last_error = 'unsubscribed'"
-                " WHERE subscriber_id = %s AND status = 'pending'",
-                (subscriber_id,),
             )
             return _by_id(conn, subscriber_id)
 

@@ -1,4 +1,5 @@
-"""Subscribers, saved searches and the digest outbox on SQLite."""
+"""Subscribers, saved searches and the digest outbox on SQLite: what differs from PostgreSQL
+(the statements both agree on are in ``store/digest.py``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from ..digest import (
     Subscriber,
     SubscriberKind,
     SubscriberStatus,
+    subscriber_from_row,
 )
+from ..sql import SQLITE
 from .database import Database
 
 
@@ -27,17 +30,7 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def _subscriber(row: sqlite3.Row) -> Subscriber:
-    return Subscriber(
-        id=row["id"],
-        email=row["email"],
-        kind=row["kind"],
-        status=row["status"],
-        user_id=row["user_id"],
-        bounces=row["bounces"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        confirmed_at=_dt(row["confirmed_at"]),
-        unsubscribed_at=_dt(row["unsubscribed_at"]),
-    )
+    return subscriber_from_row(row, SQLITE)
 
 
 def _saved(row: sqlite3.Row) -> SavedSearch:
@@ -93,11 +86,6 @@ class SQLiteDigest:
             row = conn.execute("SELECT * FROM subscribers WHERE id = ?", (row["id"],)).fetchone()
             return _subscriber(row), False
 
-    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
-        with self._db.reader() as conn:
-            row = conn.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
-        return _subscriber(row) if row else None
-
     def get_subscriber_by_email(self, email: str) -> Subscriber | None:
         with self._db.reader() as conn:
             row = conn.execute("SELECT * FROM subscribers WHERE email = ?", (email,)).fetchone()
@@ -134,24 +122,6 @@ class SQLiteDigest:
                 "UPDATE subscribers SET status = 'confirmed', kind = COALESCE(?, kind), bounces = 0,"
                 " confirmed_at = COALESCE(confirmed_at, ?), updated_at = ? WHERE id = ?",
                 (kind, now, now, subscriber_id),
-            )
-            row = conn.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
-        return _subscriber(row)
-
-    def unsubscribe(self, subscriber_id: int) -> Subscriber | None:
-        now = _now()
-        with self._db.writer() as conn:
-            cur = conn.execute(
-                "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, confirmed_at = NULL,"
-                " updated_at = ? WHERE id = ?",
-                (now, now, subscriber_id),
-            )
-            if cur.rowcount == 0:
-                return None
-            conn.execute(
-                "UPDATE outbox SET status = 'skipped', last_error = 'unsubscribed'"
-                " WHERE subscriber_id = ? AND status = 'pending'",
-                (subscriber_id,),
             )
             row = conn.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
         return _subscriber(row)
