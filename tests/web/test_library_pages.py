@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from paperboard.web.app import create_app
 
-from ..replay_server import closed_port
+from ..replay_server import ReplayServer, closed_port
 from .conftest import csrf, signup
 
 SMOE, ROBOT, XSS, OLD = "2607.00001", "2607.00002", "2607.00003", "2605.00005"
@@ -313,6 +313,25 @@ def test_import_reports_saved_already_pending_and_problems(offline_client, loade
     counts = {k: int(v) for k, v in re.findall(r'class="n-(\w+)">(\d+)<', r.text)}
     assert counts["saved"] == 1 and counts["problems"] == 1
     assert OLD in {i.paper.id for i in loaded_store.library(uid)}
+
+
+def test_import_fetches_unknown_ids_from_arxiv_when_online(settings, loaded_store):
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent.parent / "fixtures" / "arxiv_api"
+    with ReplayServer(fixtures) as arxiv:
+        arxiv.route({"id_list": "2401.08001", "start": "0", "max_results": "1"}, "single.xml", path="/api/query")
+        app = create_app(settings.model_copy(update={"arxiv_api_url": f"{arxiv.url}/api/query"}), loaded_store)
+        with TestClient(app) as client:
+            signup(client, "online")
+            r = client.post("/library/import", data={"csrf_token": csrf(client, "/library"),
+                                                      "ids": "arXiv:2401.08001v1"})  # fmt: skip
+    counts = {k: int(v) for k, v in re.findall(r'class="n-(\w+)">(\d+)<', r.text)}
+    assert counts == {"saved": 1, "already": 0, "fetched": 1, "pending": 0, "problems": 0}, r.text[:800]
+    uid = loaded_store.get_user_by_name("online").id
+    assert [i.paper.title for i in loaded_store.library(uid)] == [
+        "Sparse Mixture-of-Experts Routing Without Load-Balancing Losses"
+    ]
 
 
 def test_oversized_and_binary_imports_are_refused_and_nothing_is_lost(client, loaded_store):
