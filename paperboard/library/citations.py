@@ -266,7 +266,7 @@ def _bib_name(raw: str) -> str:
     return ", ".join(parts)
 
 
-def _bibtex_entry(paper: Paper, key: str) -> str:
+def _bibtex_entry(paper: Paper, key: str, *, abstract: bool = True) -> str:
     issued = _issued(paper)
     fields: list[tuple[str, str]] = [("title", "{" + _tex_title(paper.title) + "}")]
     if paper.authors:
@@ -284,20 +284,21 @@ def _bibtex_entry(paper: Paper, key: str) -> str:
         fields.append(("url", "{" + paper.abs_url + "}"))
     if paper.categories:
         fields.append(("keywords", "{" + _tex(", ".join(paper.categories)) + "}"))
-    if paper.abstract:
+    if abstract and paper.abstract:
         fields.append(("abstract", "{" + _tex(paper.abstract) + "}"))
     body = "".join(f"  {name} = {value},\n" for name, value in fields)
     return f"@misc{{{key},\n{body}}}\n"
 
 
-def to_bibtex(papers: Iterable[Paper]) -> str:
+def to_bibtex(papers: Iterable[Paper], *, abstracts: bool = True) -> str:
     """``@misc`` entries shaped like arXiv's own export (eprint, archivePrefix, primaryClass).
 
-    Non-ASCII is written as UTF-8: biber, Zotero and LaTeX since 2018 read it directly.
+    Non-ASCII is written as UTF-8: biber, Zotero and LaTeX since 2018 read it directly. The
+    paper page's "cite" box leaves the abstract out (``abstracts=False``): it is for pasting.
     """
     papers = _unique(papers)
     keys = citation_keys(papers)
-    return "\n".join(_bibtex_entry(p, k) for p, k in zip(papers, keys, strict=True))
+    return "\n".join(_bibtex_entry(p, k, abstract=abstracts) for p, k in zip(papers, keys, strict=True))
 
 
 # --- RIS -------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 
 from ...ids import InvalidId, parse_arxiv_id
+from ...library.citations import to_bibtex as _bibtex
 from ...store.accounts import User
 from .. import deps
-from ..bibtex import to_bibtex
 from ..views import cards
 from .claims import authorship
 
@@ -50,7 +50,7 @@ def _wants_json(request: Request) -> bool:
 def cite(request: Request, paper_id: str):
     paper = _paper_or_404(request, paper_id)
     return PlainTextResponse(
-        to_bibtex(paper), media_type="application/x-bibtex; charset=utf-8",
+        _bibtex([paper], abstracts=False), media_type="application/x-bibtex; charset=utf-8",
         headers={"Content-Disposition": f'inline; filename="{paper.id.replace("/", "_")}.bib"'},
     )  # fmt: skip
 
@@ -71,7 +71,7 @@ def paper_page(request: Request, paper_id: str):
         request, "paper.html",
         {"pcard": card, "paper": paper, "comments": comments, "hidden": hidden,
          "similar": cards(request, [h.paper for h in similar if h.paper.id != paper.id]),
-         "bibtex": to_bibtex(paper), "max_comment": MAX_COMMENT,
+         "bibtex": _bibtex([paper], abstracts=False), "max_comment": MAX_COMMENT,
          "authorship": authorship(store, user, paper)},
     )  # fmt: skip
 
