@@ -11,6 +11,9 @@ import click
 from .context import AppContext, fail, pass_app
 
 KIND_CHOICE = click.Choice(["daily", "weekly"])
+"""A subscriber's trending digest."""
+DIGEST_KIND_CHOICE = click.Choice(["daily", "weekly", "alerts", "foryou"])
+"""What ``digest preview``/``send`` compose; ``foryou`` is each user's own list."""
 
 
 def _today(app: AppContext) -> date:
@@ -117,7 +120,7 @@ def digest_group() -> None:
 
 @digest_group.command("preview")
 @click.option("--email", "email", required=True, help="A subscriber's address.")
-@click.option("--kind", type=click.Choice(["daily", "weekly", "alerts"]), help="Default: the subscriber's.")
+@click.option("--kind", type=DIGEST_KIND_CHOICE, help="Default: the subscriber's.")
 @click.option("--date", "date_", metavar="YYYY-MM-DD", help="Compose the digest of this day (default today).")
 @click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the text.")
 @pass_app
@@ -136,7 +139,10 @@ def preview(app: AppContext, email: str, kind: str | None, date_: str | None, as
         fail(f"{email} is not a subscriber")
     day = _parse_date(date_, app)
     kind = kind or ("alerts" if sub.kind == "none" else sub.kind)
-    if kind == "daily":
+    why = " (the daily digest is not sent on weekends)" if kind == "daily" and day.weekday() >= 5 else ""
+    if kind == "foryou":
+        issue, why = _foryou_preview(app, sub, day)
+    elif kind == "daily":
         issue = daily_issue(store, day, top_n=settings.digest_top_n)
     elif kind == "weekly":
         issue = weekly_issue(store, day, top_n=settings.digest_top_n)
@@ -146,7 +152,6 @@ def preview(app: AppContext, email: str, kind: str | None, date_: str | None, as
     if issue is not None:
         rendered = Composer(settings, store).render_issue(issue, sub.id, sub.email)
     if rendered is None:
-        why = " (the daily digest is not sent on weekends)" if kind == "daily" and day.weekday() >= 5 else ""
         click.echo(f"nothing new for {sub.email} ({kind}, {day.isoformat()}): no email would be sent{why}", err=True)
         return
     if sub.status != "confirmed":
@@ -155,8 +160,26 @@ def preview(app: AppContext, email: str, kind: str | None, date_: str | None, as
     click.echo(rendered.html if as_html else rendered.text, nl=False)
 
 
+def _foryou_preview(app: AppContext, sub, day: date):
+    """The For-you issue the address would get for ``day`` in its cadence (daily when it
+    has none yet, so an operator can look before a user opts in)."""
+    from ..digest.foryou import foryou_issue, period_for
+
+    if sub.user_id is None:
+        fail(f"{sub.email} belongs to no account: the For-you digest is a user's own list")
+    cadence = sub.foryou if sub.foryou != "off" else "daily"
+    if sub.foryou == "off":
+        click.echo(f"note: {sub.email} has the For-you digest off; showing the daily one", err=True)
+    period = period_for(cadence, day)
+    if period is None:
+        return None, " (the daily For-you digest is not sent on weekends)"
+    issue = foryou_issue(app.store, sub.user_id, period, top_n=app.settings.digest_top_n,
+                         index_dir=app.settings.data_dir / "index")  # fmt: skip
+    return issue, ""
+
+
 @digest_group.command("send")
-@click.option("--kind", type=click.Choice(["daily", "weekly", "alerts"]), help="Default: what the schedule sends that day.")
+@click.option("--kind", type=DIGEST_KIND_CHOICE, help="Default: what the schedule sends that day.")
 @click.option("--date", "date_", metavar="YYYY-MM-DD", help="Compose the digest of this day (backfills, tests).")
 @click.option("--dry-run", is_flag=True, help="Show what would be planned; plan and send nothing.")
 @click.option("--no-wait", is_flag=True, help="Do not wait for retries of transient failures.")
@@ -167,13 +190,14 @@ def send(app: AppContext, kind: str | None, date_: str | None, dry_run: bool, no
     \b
     Without --kind, does what the worker does on that day: the daily digest on weekdays,
     on Mondays the weekly digest of the week before, and saved-search alerts.
-    With --kind weekly, --date picks the ISO week that contains it.
+    With --kind weekly, --date picks the ISO week that contains it. --kind foryou plans each
+    opted-in user's own list: the daily ones for that day, the weekly ones for its week.
     Re-running is safe: each (subscriber, kind, period) is planned and sent once.
     """
-    from ..digest.outbox import OutboxSender, SenderBusy, plan_digests, scheduled_kinds
+    from ..digest.outbox import OutboxSender, SenderBusy, expand_kind, plan_digests, scheduled_kinds
 
     day = _parse_date(date_, app)
-    kinds = [(kind, day)] if kind else scheduled_kinds(day)
+    kinds = expand_kind(kind, day) if kind else scheduled_kinds(day)
     summary, plans = plan_digests(app.store, app.settings, kinds, dry_run=dry_run)
     for line in summary.lines():
         click.echo(line)

@@ -9,7 +9,11 @@ SMTP server never slows the page); if that fails, the worker's outbox flush retr
 Unsubscribing takes one click: the link in every email unsubscribes on GET, and mail
 clients' one-click button POSTs to the same URL (RFC 8058, no cookie, so no CSRF check: the
 signed token is the credential). The price of one-click GET is that a mail scanner that
-follows links can unsubscribe someone; the page then offers to subscribe again.
+follows links can unsubscribe someone; the page then offers to subscribe again. A For-you
+email's link stops only the For-you digest (the token says so).
+
+A logged-in user chooses the For-you digest (off, daily, weekly) on the alerts page, with a
+CSRF-checked form; it goes to an address of theirs that has opted in.
 """
 
 from __future__ import annotations
@@ -115,8 +119,10 @@ def confirm(request: Request, token: TokenParam = ""):
 
 # -- unsubscribe -----------------------------------------------------------------------------
 def _unsubscribe(request: Request, token: str) -> HTMLResponse:
+    subs = _subs(request)
     try:
-        sub = _subs(request).unsubscribe(token)
+        data = subs.check_unsubscribe(token)
+        sub = subs.leave(data)
     except TokenExpired:
         return _message(request, "This link has expired",
                         "This unsubscribe link is too old to use.", problem=True, status=400,
@@ -126,6 +132,10 @@ def _unsubscribe(request: Request, token: str) -> HTMLResponse:
                         problem=True, status=400, detail="Use the unsubscribe link of a recent email.")  # fmt: skip
     if sub is None:
         return _message(request, "You are unsubscribed", "This address is not on our list: we send it nothing.")
+    if data.kind == "foryou":
+        return _message(request, "No more For-you emails", f"We will not send the For-you digest to {sub.email} again.",
+                        detail="Any other emails you get from us continue. Changed your mind? Choose it again"
+                        " under Email and alerts in your account.")  # fmt: skip
     return _message(request, "You are unsubscribed", f"We will not email {sub.email} again.",
                     detail="Changed your mind? Subscribe again below.", show_form=True,
                     email=sub.email, kind=sub.kind)  # fmt: skip
@@ -151,7 +161,8 @@ def _alerts_page(request: Request, user: User, *, status: int = 200, **ctx) -> H
         subscriber = store.get_subscriber(searches[0].subscriber_id)
     address = user.email or (subscriber.email if subscriber else ctx.get("address"))
     base = {"error": None, "notice": None, "query": "", "category": "", "searches": searches,
-            "subscriber": subscriber, "address": address}  # fmt: skip
+            "subscriber": subscriber, "address": address,
+            "foryou_sub": _subs(request).foryou_address(user)}  # fmt: skip
     base.update({k: v for k, v in ctx.items() if k != "address" or not address})
     return deps.render(request, "subscriptions/alerts.html", base, status_code=status)
 
@@ -191,3 +202,25 @@ def add_alert(
 def delete_alert(request: Request, saved_id: int, user: Annotated[User, Depends(deps.require_user)]):
     deps.get_store(request).delete_saved_search(saved_id, user.id)
     return RedirectResponse("/account/alerts", status_code=303)
+
+
+# -- the For-you digest ------------------------------------------------------------------------
+@router.post("/account/foryou-digest", response_class=HTMLResponse, dependencies=[Depends(deps.verify_csrf)])
+def choose_foryou(
+    request: Request,
+    user: Annotated[User, Depends(deps.require_user)],
+    cadence: Annotated[str, Form(max_length=20)] = "off",
+):
+    try:
+        sub = _subs(request).set_foryou(user, cadence)
+    except ValueError as exc:
+        msg = str(exc)
+        return _alerts_page(request, user, status=400, error=f"{msg[0].upper()}{msg[1:]}.")
+    if sub.foryou == "off":
+        notice = "The For-you digest is off."
+    else:
+        when = "every weekday" if sub.foryou == "daily" else "every Monday, for the week before"
+        notice = f"Your For-you papers will be emailed to {sub.email} {when}."
+        if sub.status != "confirmed":
+            notice += " They start once you open the confirmation link we emailed."
+    return _alerts_page(request, user, notice=notice)
