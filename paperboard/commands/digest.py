@@ -91,7 +91,8 @@ def subscribers_list(app: AppContext, status: str | None, as_json: bool) -> None
         return
     for s in subs:
         kind = "alerts only" if s.kind == "none" else s.kind
-        click.echo(f"{s.email}\t{kind}\t{s.status}" + (f"\tbounces {s.bounces}" if s.bounces else ""))
+        extra = (f"\tforyou {s.foryou}" if s.foryou != "off" else "") + (f"\tbounces {s.bounces}" if s.bounces else "")
+        click.echo(f"{s.email}\t{kind}\t{s.status}{extra}")
     click.echo(f"{len(subs)} subscribers", err=True)
 
 
