@@ -9,6 +9,7 @@ period's trending papers, saying so.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -48,7 +49,7 @@ def _reason(kind: str, title: str) -> str:
 
 def for_you(store, user_id: int, *, start: date, end: date, limit: int = 30, index_dir=None) -> ForYou:
     """Best first; papers the user saved, upvoted, wrote or dismissed never appear."""
-    from .recommend import Profile, recommend, weights_for
+    from .recommend import POSITIVE_WEIGHTS, Profile, StoreFeatures, recommend
     from .trending import effective_now, rank_range
 
     signals = store.user_signals(user_id)
@@ -67,10 +68,13 @@ def for_you(store, user_id: int, *, start: date, end: date, limit: int = 30, ind
     pool_papers = store.list_papers(PaperQuery(start=start, end=end, sort="date", limit=POOL_LIMIT))
     keys = store.paper_keys([p.id for p in pool_papers])
     by_key = {keys[p.id]: p for p in pool_papers if p.id in keys and keys[p.id] not in seen}
-    profile = Profile(positives=weights_for(signals), negatives=set(signals.dismissed))
-    ranked = recommend(_vector_source(store, index_dir), profile, list(by_key), limit=limit)
-    kinds = {**{k: "upvoted" for k in signals.upvoted}, **{k: "saved" for k in signals.saved},
-             **{k: "claimed" for k in signals.claimed}}  # fmt: skip
+    weights: dict[int, float] = {}
+    for kind in ("upvoted", "saved", "claimed"):  # the strongest signal of a paper wins
+        for key in getattr(signals, kind):
+            weights[key] = max(weights.get(key, 0.0), POSITIVE_WEIGHTS[kind])
+    profile = Profile(positives=weights, negatives=set(signals.dismissed))
+    ranked = recommend(StoreFeatures(store), profile, list(by_key), limit=limit, background=_background(store))
+    kinds = {key: kind for kind in ("upvoted", "saved", "claimed") for key in getattr(signals, kind)}
     because = store.papers_by_keys([r.because for r in ranked if r.because is not None])
     picks = []
     for r in ranked:
@@ -83,10 +87,17 @@ def for_you(store, user_id: int, *, start: date, end: date, limit: int = 30, ind
     return ForYou(picks, cold=False, positives=len(positives))
 
 
-def _vector_source(store, index_dir):
-    """The recommender's features: vectors of the model it asks for, from the store."""
+_backgrounds: dict[str, tuple[float, list[int]]] = {}
+BACKGROUND_TTL = 600.0
 
-    def vectors(model: str, keys: list[int]):
-        return store.get_vectors(model, keys)
 
-    return vectors
+def _background(store) -> list[int]:
+    """An even sample of the corpus for the recommender's IDF and whitening, kept for ten
+    minutes per database (the same sample keeps the recommender's statistics cached)."""
+    from .recommend import BACKGROUND_SIZE
+
+    now = time.monotonic()
+    cached = _backgrounds.get(store.url)
+    if cached is None or now - cached[0] > BACKGROUND_TTL:
+        cached = _backgrounds[store.url] = (now, store.paper_key_sample(BACKGROUND_SIZE))
+    return cached[1]

@@ -528,6 +528,18 @@ class LibraryStore:
             return len(rows)
 
     # -- what the recommender learns from -------------------------------------------------
+    def paper_key_sample(self, size: int) -> list[int]:
+        """About ``size`` visible papers' keys, evenly spread over the corpus (every k-th
+        key): the recommender's background. Deterministic, so its statistics stay cached."""
+        total = self.count_papers()  # type: ignore[attr-defined]
+        step = max(1, total // max(1, size))
+        with self._db.reader() as conn:
+            rows = conn.execute(
+                self._q("SELECT rowid AS k FROM papers WHERE hidden = ? AND rowid % ? = 0 ORDER BY rowid LIMIT ?"),
+                (self._dialect.flag(False), step, size),
+            ).fetchall()
+        return [int(r["k"]) for r in rows]
+
     def user_signals(self, user_id: int) -> Signals:
         """Saves, upvotes, approved claims and dismissals as paper keys (``papers.rowid``)."""
         out = Signals()
