@@ -17,6 +17,8 @@ from ..models import Paper
 from ..store.base import PaperQuery
 
 MIN_POSITIVES = 3
+NO_REASON = "in this period, though nothing in it is close to what you saved"
+"""A pick with no nearest positive (no shared words, no vectors yet): said as it is."""
 POOL_LIMIT = 20_000
 """A month of arXiv is about 25k papers; the pool is the period's papers up to this many."""
 
@@ -82,7 +84,7 @@ def for_you(store, user_id: int, *, start: date, end: date, limit: int = 30, ind
         if paper is None:
             continue
         origin = because.get(r.because) if r.because is not None else None
-        reason = _reason(kinds.get(r.because, "saved"), origin.title) if origin else "like the papers you saved"
+        reason = _reason(kinds.get(r.because, "saved"), origin.title) if origin else NO_REASON
         picks.append(Pick(paper, float(r.score), reason, origin.id if origin else None))
     return ForYou(picks, cold=False, positives=len(positives))
 

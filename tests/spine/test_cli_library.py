@@ -106,3 +106,23 @@ def test_import_matches_fetches_and_keeps_offline_ids_pending(cli, tmp_path):
     proc = cli("library", "import", "ada", str(big), check=False)
     assert proc.returncode == 2 and "error:" in proc.stderr
     assert len(json.loads(cli("library", "list", "ada", "--json").stdout)) == 4
+
+
+def test_recommend_prints_papers_with_reasons_and_never_the_marked_ones(cli):
+    cli("ingest", "demo")  # 71 real papers on one day: enough text to learn from
+    day = "2025-11-03"
+    cold = cli("recommend", "ada", "--date", day, "--json")
+    assert "showing trending" in cold.stderr and all(p["reason"].startswith("trending") for p in json.loads(cold.stdout))
+    robots = [p["id"] for p in json.loads(cli("search", "robot policy", "--json").stdout)]
+    cli("library", "add", "ada", *robots[:3])
+    cli("library", "dismiss", "ada", robots[3])
+    picks = json.loads(cli("recommend", "ada", "--date", day, "--limit", "50", "--json").stdout)
+    assert picks and not {p["id"] for p in picks} & set(robots[:4])
+    for key in ("id", "title", "authors", "published", "upvotes", "reason"):
+        assert key in picks[0]
+    assert picks[0]["because"] in robots[:3] and picks[0]["reason"].startswith("because you saved")
+    scores = [p["score"] for p in picks]
+    assert scores == sorted(scores, reverse=True)
+    assert "because you saved" in cli("recommend", "ada", "--date", day).stdout
+    assert cli("recommend", "ada", "--date", day, "--week", "2025-W45", check=False).returncode == 2
+    assert cli("recommend", "nobody", check=False).returncode == 2

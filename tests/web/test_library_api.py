@@ -108,3 +108,28 @@ def test_openapi_lists_the_library_routes(bare):
     for path in ("/api/library", "/api/collections", "/api/collections/{collection_id}", "/api/dismissals",
                  "/api/recommendations", "/api/library/export"):  # fmt: skip
         assert path in paths, path
+
+
+def test_recommendations_learn_from_the_callers_saves_only(bare, bearer, loaded_store):
+    from paperboard.search.query import parse_query
+
+    ada, bob = bearer("ada"), bearer("bob")
+    day = "2025-11-03"  # the demo corpus's day
+    cold = bare.get("/api/recommendations", params={"date": day, "limit": 5}, headers=ada).json()
+    assert len(cold) == 5 and all(r["reason"].startswith("trending") and r["score"] is None for r in cold)
+    robots = [h.paper.id for h in loaded_store.keyword_search(parse_query("robot policy"), None, limit=10, match="any")]
+    for pid in robots[:3]:
+        bare.post("/api/library", json={"paper_id": pid}, headers=ada)
+    bare.post("/api/dismissals", json={"paper_id": robots[3]}, headers=ada)
+    warm = bare.get("/api/recommendations", params={"date": day, "limit": 100}, headers=ada).json()
+    ids = [r["paper"]["id"] for r in warm]
+    assert warm and not set(ids) & set(robots[:4])
+    explained = [r for r in warm if r["because"] is not None]
+    assert len(explained) > len(warm) // 2 and warm[0] in explained
+    assert all(r["reason"].startswith("because you saved") and r["because"] in robots[:3] for r in explained)
+    assert all(r["paper"]["saved"] is False and r["paper"]["dismissed"] is False for r in warm)
+    # Bob's list knows nothing of Ada's: still cold, and Ada's dismissal does not hide it from him.
+    his = bare.get("/api/recommendations", params={"date": day, "limit": 100}, headers=bob).json()
+    assert all(r["reason"].startswith("trending") for r in his) and robots[3] in [r["paper"]["id"] for r in his]
+    assert bare.get("/api/recommendations").status_code == 401
+    assert bare.get("/api/recommendations", params={"date": day, "week": "2025-W45"}, headers=ada).status_code == 400
