@@ -174,8 +174,7 @@ def _foryou_preview(app: AppContext, sub, day: date):
     period = period_for(cadence, day)
     if period is None:
         return None, " (the daily For-you digest is not sent on weekends)"
-    issue = foryou_issue(app.store, sub.user_id, period, top_n=app.settings.digest_top_n,
-                         index_dir=app.settings.data_dir / "index")  # fmt: skip
+    issue = foryou_issue(app.store, sub.user_id, period, top_n=app.settings.digest_top_n)
     return issue, ""
 
 

@@ -212,7 +212,7 @@ def recommend(app: AppContext, username: str, day, week, month, since, limit: in
                 start, end = period.start, period.end
     except PeriodError as exc:
         fail(str(exc))
-    result = for_you(store, user.id, start=start, end=end, limit=limit, index_dir=app.settings.data_dir / "index")
+    result = for_you(store, user.id, start=start, end=end, limit=limit)
     if result.cold:
         click.echo(f"{username} has {result.positives} of the 3 saves/upvotes/claims a personal ranking needs:"
                    " showing trending papers", err=True)  # fmt: skip

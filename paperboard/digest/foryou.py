@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from ..periods import Period, day, week_of
 from ..store.base import Store
@@ -57,11 +56,11 @@ def period_for(cadence: str, d: date) -> Period | None:
     raise ValueError(f"unknown For-you cadence {cadence!r}")
 
 
-def foryou_issue(store: Store, user_id: int, period: Period, *, top_n: int, index_dir: Path | None = None) -> Issue | None:
+def foryou_issue(store: Store, user_id: int, period: Period, *, top_n: int) -> Issue | None:
     """The user's list for ``period`` as an outbox payload; None when it is empty."""
     from ..ranking.foryou import for_you
 
-    result = for_you(store, user_id, start=period.start, end=period.end, limit=top_n, index_dir=index_dir)
+    result = for_you(store, user_id, start=period.start, end=period.end, limit=top_n)
     if not result.picks:
         return None
     section = Section([p.paper.id for p in result.picks], reasons=[p.reason for p in result.picks])
@@ -69,7 +68,7 @@ def foryou_issue(store: Store, user_id: int, period: Period, *, top_n: int, inde
 
 
 def plan_foryou(
-    store: Store, cadence: str, d: date, *, top_n: int, index_dir: Path | None = None,
+    store: Store, cadence: str, d: date, *, top_n: int,
     subscribers: list[Subscriber] | None = None,
 ) -> ForyouPlans:  # fmt: skip
     """One plan per opted-in address with a non-empty list, skipping addresses already
@@ -88,7 +87,7 @@ def plan_foryou(
             out.already += 1
             continue
         try:
-            issue = foryou_issue(store, sub.user_id, period, top_n=top_n, index_dir=index_dir)
+            issue = foryou_issue(store, sub.user_id, period, top_n=top_n)
         except Exception:  # noqa: BLE001 - one user's failing model must not stop everyone's email
             log.exception("For-you list failed for user %s (%s)", sub.user_id, period.label)
             out.failed += 1

@@ -176,7 +176,7 @@ def build_plans(store: Store, settings: Settings, kind: str, d: date) -> tuple[K
 
 
 def _foryou_plans(store: Store, settings: Settings, kind: str, d: date) -> tuple[KindPlan, list[OutboxPlan]]:
-    fp = plan_foryou(store, PLAN_NAMES[kind], d, top_n=settings.digest_top_n, index_dir=settings.data_dir / "index")
+    fp = plan_foryou(store, PLAN_NAMES[kind], d, top_n=settings.digest_top_n)
     if fp.period is None:
         return KindPlan(kind, reason=fp.reason), []
     notes = [f"{n} {what}" for n, what in ((fp.already, "planned before"), (fp.empty, "with nothing to show"),

@@ -49,7 +49,7 @@ def _reason(kind: str, title: str) -> str:
     return f"because {verb} “{title}”"
 
 
-def for_you(store, user_id: int, *, start: date, end: date, limit: int = 30, index_dir=None) -> ForYou:
+def for_you(store, user_id: int, *, start: date, end: date, limit: int = 30) -> ForYou:
     """Best first; papers the user saved, upvoted, wrote or dismissed never appear."""
     from .recommend import POSITIVE_WEIGHTS, Profile, StoreFeatures, recommend
     from .trending import effective_now, rank_range

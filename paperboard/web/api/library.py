@@ -295,7 +295,7 @@ def recommendations(
             start = end = date or latest_day(store) or dt.date.today()
     except PeriodError as exc:
         raise HTTPException(404, str(exc)) from None
-    result = for_you(store, user.id, start=start, end=end, limit=limit, index_dir=request.app.state.searcher.index_dir)
+    result = for_you(store, user.id, start=start, end=end, limit=limit)
     papers = _papers_out(request, [p.paper for p in result.picks], user)
     return [
         RecommendationOut(paper=o, score=p.score, reason=p.reason, because=p.because)

@@ -32,10 +32,7 @@ def for_you_page(
 ):
     store = request.app.state.store
     period = _period(store, date, week, month)
-    result = for_you(
-        store, user.id, start=period.start, end=period.end, limit=LIMIT,
-        index_dir=request.app.state.searcher.index_dir,
-    )  # fmt: skip
+    result = for_you(store, user.id, start=period.start, end=period.end, limit=LIMIT)
     if period.kind == "day":
         prev_day, next_day = store.adjacent_days(period.start)
         prev_p, next_p = (day(prev_day) if prev_day else None), (day(next_day) if next_day else None)
