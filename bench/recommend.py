@@ -53,6 +53,12 @@ from paperboard.store import open_store  # noqa: E402
 POOL_START, POOL_END = date(2026, 3, 1), date(2026, 4, 1)
 MIN_PROFILE, MIN_TARGETS = 5, 2
 SPLIT_SEED, SAMPLE_SEED = 11, 7
+ABLATIONS = {
+    "  - words only": {"DENSE_WEIGHT": 0.0},
+    "  - meaning only (whitened MiniLM)": {"LEXICAL_WEIGHT": 0.0},
+    "  - without the hubness correction": {"HUB_WEIGHT": 0.0},
+}
+"""Paperboard with one part switched off, on the sample only (what each part adds)."""
 FOLLOW_BOOST = 1.0
 """Bench-only: pool standard deviations added for a paper by someone the user would follow
 (an author on >= 2 of their profile papers, themselves excluded)."""
@@ -259,6 +265,20 @@ def quality(args, c: Corpus, users: list[User], store) -> dict[str, dict[str, tu
         if (n + 1) % 500 == 0:
             log(f"  {n + 1}/{len(users)} users ranked ({time.perf_counter() - t:.0f}s)")
 
+    for name, setting in ABLATIONS.items():
+        saved = {k: getattr(rec, k) for k in setting}
+        for k, v in setting.items():
+            setattr(rec, k, v)
+        try:
+            for u in users:
+                if u.name in sample:
+                    profile = rec.Profile(positives={key_of[i]: 1.0 for i in u.profile})
+                    got = rec.recommend(feats, profile, pool_keys, limit=300, background=background)
+                    record(name, u, [id_of[r.key] for r in got])
+        finally:
+            for k, v in saved.items():
+                setattr(rec, k, v)
+
     t = time.perf_counter()
     done = 0
     for u in users:
@@ -387,11 +407,13 @@ def main() -> None:
     n_sample = res["arxiv-sanity-lite SVM"]["n"].get("sample", 0)
     print()
     print(f"Author continuation: recall@50, recall@300, nDCG@10 (pool {len(c.pool):,} papers)")
-    head = f"{'method':48s} | {'sample of ' + str(n_sample) + ' users':^24s} | {'all ' + str(len(users)) + ' users':^24s} | {'tune half':^8s} {'held-out':^8s}"
+    n_tune = res["Paperboard"]["n"].get("tune", 0)
+    n_held = res["Paperboard"]["n"].get("held-out", 0)
+    groups = [f"sample of {n_sample} users", f"all {len(users)} users"]
+    groups += [f"tune half ({n_tune})", f"held-out half ({n_held})"]
+    head = f"{'method':46s} | " + " | ".join(f"{g:^23s}" for g in groups)
     print(head)
-    print(
-        f"{'':48s} | {'R@50':>7s} {'R@300':>7s} {'nDCG10':>7s} | {'R@50':>7s} {'R@300':>7s} {'nDCG10':>7s} | {'R@50':>8s} {'R@50':>8s}"
-    )
+    print(f"{'':46s} | " + " | ".join(f"{'R@50':>7s} {'R@300':>7s} {'nDCG10':>7s}" for _ in groups))
     print("-" * len(head))
     order = [
         "random",
@@ -399,18 +421,17 @@ def main() -> None:
         "TF-IDF centroid",
         "arxiv-sanity-lite SVM",
         "Paperboard",
+        *ABLATIONS,
         "Paperboard + followed co-authors (uses names)",
     ]
     for m in order:
-        r = res[m]
-        s, a = r.get("sample", (np.nan,) * 3), r.get("all", (np.nan,) * 3)
-        tu, ho = r.get("tune", (np.nan,) * 3), r.get("held-out", (np.nan,) * 3)
-        fa = (
-            " ".join(f"{x:7.3f}" for x in a)
-            if m != "arxiv-sanity-lite SVM"
-            else f"{'(sample only)':^23s}"
-        )
-        print(f"{m:48s} | {' '.join(f'{x:7.3f}' for x in s)} | {fa} | {tu[0]:8.3f} {ho[0]:8.3f}")
+        cells = []
+        for part in ("sample", "all", "tune", "held-out"):
+            if (m == "arxiv-sanity-lite SVM" or m in ABLATIONS) and part != "sample":
+                cells.append(f"{'(sample only)':^23s}")
+            else:
+                cells.append(" ".join(f"{x:7.3f}" for x in res[m].get(part, (np.nan,) * 3)))
+        print(f"{m:46s} | " + " | ".join(cells))
     svm, ours = res["arxiv-sanity-lite SVM"].get("sample"), res["Paperboard"].get("sample")
     if svm and ours:
         print(

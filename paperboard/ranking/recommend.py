@@ -397,9 +397,10 @@ def _rows(p: _Postings, lo: int, hi: int) -> _Postings:
     return _Postings(p.terms[keep], p.rows[keep] - lo, p.weights[keep], hi - lo)
 
 
-POOL_TTL = 600.0
-"""Seconds a prepared pool is reused. A paper's text or vector rarely changes within the day it
-is listed, and a ranking a few minutes stale is harmless; membership changes make a new pool."""
+POOL_TTL = 3600.0
+"""Seconds a prepared pool is reused. Preparing a week's pool costs up to a second (its hubness
+against the background), so it should happen rarely; a paper's text or vector seldom changes
+after listing, and a change in membership (a new paper) makes a new pool anyway."""
 
 _POOLS: OrderedDict[tuple, tuple[float, _Pool]] = OrderedDict()
 
@@ -507,6 +508,8 @@ def recommend(
     words = _word_view(ready, stats, terms, pos, negs, pos_w)
     dense = _dense_view(ready, stats, vectors, pos, negs, pos_w)
 
+    if words is None and dense is None:
+        return []  # positives with neither text nor vector: nothing to learn from
     live = np.array([k not in seen for k in keys], bool)
     total = np.zeros(len(keys), np.float64)
     if words is not None:
