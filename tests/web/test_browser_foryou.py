@@ -19,7 +19,7 @@ from paperboard.config import Settings
 from paperboard.web.app import create_app
 from tests.digest.conftest import Recorder, free_port
 
-from .test_browser import ARGS, CHROMIUM, _free_port, sync_api
+from .test_browser import CHROMIUM, _free_port, page  # noqa: F401 (page: the Chromium fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 if not CHROMIUM.exists():
@@ -64,22 +64,9 @@ def live(settings, loaded_store, smtp, monkeypatch):
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def page():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(15_000)
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield pg, errors
-        browser.close()
-
-
-def test_save_dismiss_read_reasons_export_and_get_the_digest(live, page):
+def test_save_dismiss_read_reasons_export_and_get_the_digest(live, page):  # noqa: F811
     base, recorder = live
-    pg, errors = page
+    pg = page
     pg.goto(f"{base}/signup")
     form = pg.locator("form[action='/signup']")
     form.locator("input[name=username]").fill("reader")
@@ -142,4 +129,4 @@ def test_save_dismiss_read_reasons_export_and_get_the_digest(live, page):
     text = mails[0].part("plain")
     assert gone not in text and not any(f"\n{t}\n" in text for t in saved_titles)
     assert mails[0].message["List-Unsubscribe"] and mails[0].message["List-Unsubscribe-Post"]
-    assert errors == []
+    assert pg.errors == []
