@@ -199,12 +199,13 @@ class LibraryStore:
                 ).fetchall()  # fmt: skip
             ids = [r["paper_id"] for r in rows]
             filed: dict[str, list[str]] = {}
-            if ids:
-                marks = ", ".join("?" * len(ids))
+            for i in range(0, len(ids), 500):  # an export reads every saved paper: stay under bind limits
+                part = ids[i : i + 500]
+                marks = ", ".join("?" * len(part))
                 for r in conn.execute(
                     self._q("SELECT ci.paper_id, c.name FROM collection_items ci JOIN collections c ON c.id = ci.collection_id"
                             f" WHERE ci.user_id = ? AND ci.paper_id IN ({marks}) ORDER BY c.name"),
-                    (user_id, *ids),
+                    (user_id, *part),
                 ):  # fmt: skip
                     filed.setdefault(r["paper_id"], []).append(r["name"])
         papers = self.get_papers(ids)  # type: ignore[attr-defined]

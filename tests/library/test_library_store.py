@@ -141,3 +141,16 @@ def test_pending_imports_settle_when_the_paper_arrives(store, users):
     assert store.settle_pending() == 1
     assert store.pending_imports(ada) == ["2604.00002"]
     assert [p.id for p in store.collection_papers(reading.id, viewer_id=ada)] == ["2604.00001"]
+
+
+def test_a_large_library_lists_whole(store, users):
+    """An export reads every saved paper at once: more than a query's bind limit."""
+    ada, _ = users
+    many = [Paper(id=f"2605.{i:05d}", title=f"Bulk {i}", abstract="A bulk paper.", feed_day=date(2026, 5, 1))
+            for i in range(1, 1201)]  # fmt: skip
+    store.upsert_papers(many)
+    shelf = store.create_collection(ada, "All of them")
+    for p in many:
+        store.save_paper(ada, p.id, collection_id=shelf.id)
+    items = store.library(ada, limit=100_000)
+    assert len(items) == 1200 and all(i.collections == ("All of them",) for i in items)
