@@ -24,7 +24,7 @@ Then the latency of one user's ranking against the real SQLite store (vectors an
 through ``StoreFeatures``), per day's pool and per 3,000-paper pool (a week of a busier feed),
 and a constructed profile showing that a dismissal moves papers like it down.
 
-    .venv/bin/python bench/recommend.py                # about 15 minutes, mostly the SVM
+    .venv/bin/python bench/recommend.py                # 10-15 minutes, half of it the SVM
     .venv/bin/python bench/recommend.py --svm-users 50 # quicker, noisier
 """
 
@@ -383,7 +383,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument(
-        "--svm-users", type=int, default=200, help="seeded sample every method is compared on"
+        "--svm-users", type=int, default=400, help="seeded sample every method is compared on"
     )
     ap.add_argument("--users", type=int, default=0, help="limit the users (0: all; for quick runs)")
     args = ap.parse_args()
