@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...library.citations import FORMATS
 from ...periods import PeriodError, parse_month, parse_week
 from ...ranking.trending import effective_now
 from ...store.accounts import User
@@ -243,8 +244,11 @@ def unfile_paper(request: Request, collection_id: int, paper_id: str, user: Call
 
 
 @router.get(
-    "/library/export", responses={**E401, **E404, 200: {"content": {"text/plain": {}}, "description": "The file"}}
-)
+    "/library/export",
+    responses={**E401, **E404, 200: {"description": "The file", "content": {
+        info.media_type.split(";")[0]: {"schema": {"type": "array", "items": {"type": "object"}} if fmt == "csljson"
+                                        else {"type": "string"}} for fmt, info in FORMATS.items()}}},
+)  # fmt: skip
 def export_library(
     request: Request,
     user: Caller,
