@@ -114,12 +114,16 @@ class LibraryStore:
     def _visible_id(self, conn, paper_id: str) -> str:
         """The current id of a visible paper (aliases followed); LibraryError otherwise."""
         q = self._q
-        row = conn.execute(q("SELECT paper_id FROM paper_aliases WHERE alias = ?"), (paper_id,)).fetchone()
-        pid = row["paper_id"] if row else paper_id
+        pid = self._current_id(conn, paper_id)
         row = conn.execute(q("SELECT id, hidden FROM papers WHERE id = ?"), (pid,)).fetchone()
         if row is None or row["hidden"]:
             raise NotFound(f"no paper {paper_id!r} here")
         return row["id"]
+
+    def _current_id(self, conn, paper_id: str) -> str:
+        """A merged seed card's local id becomes its paper's id; any other id stays as it is."""
+        row = conn.execute(self._q("SELECT paper_id FROM paper_aliases WHERE alias = ?"), (paper_id,)).fetchone()
+        return row["paper_id"] if row else paper_id
 
     def _own_collection(self, conn, user_id: int, collection_id: int) -> None:
         if not 0 < int(collection_id) < MAX_ID:
@@ -160,8 +164,7 @@ class LibraryStore:
     def unsave_paper(self, user_id: int, paper_id: str) -> bool:
         with self._db.writer() as conn:
             q = self._q
-            row = conn.execute(q("SELECT paper_id FROM paper_aliases WHERE alias = ?"), (paper_id,)).fetchone()
-            pid = row["paper_id"] if row else paper_id
+            pid = self._current_id(conn, paper_id)
             cur = conn.execute(q("DELETE FROM library_items WHERE user_id = ? AND paper_id = ?"), (user_id, pid))
             return cur.rowcount > 0
 
@@ -361,8 +364,7 @@ class LibraryStore:
     def remove_from_collection(self, user_id: int, collection_id: int, paper_id: str) -> bool:
         with self._db.writer() as conn:
             self._own_collection(conn, user_id, collection_id)
-            row = conn.execute(self._q("SELECT paper_id FROM paper_aliases WHERE alias = ?"), (paper_id,)).fetchone()
-            pid = row["paper_id"] if row else paper_id
+            pid = self._current_id(conn, paper_id)
             cur = conn.execute(
                 self._q("DELETE FROM collection_items WHERE collection_id = ? AND paper_id = ?"), (int(collection_id), pid)
             )
@@ -383,8 +385,7 @@ class LibraryStore:
 
     def undismiss_paper(self, user_id: int, paper_id: str) -> bool:
         with self._db.writer() as conn:
-            row = conn.execute(self._q("SELECT paper_id FROM paper_aliases WHERE alias = ?"), (paper_id,)).fetchone()
-            pid = row["paper_id"] if row else paper_id
+            pid = self._current_id(conn, paper_id)
             cur = conn.execute(self._q("DELETE FROM dismissals WHERE user_id = ? AND paper_id = ?"), (user_id, pid))
             return cur.rowcount > 0
 
