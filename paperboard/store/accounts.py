@@ -28,11 +28,16 @@ class User:
     created_at: datetime
 
 
+DELETED_USER = "deleted user"
+"""The author shown on a comment whose account is gone (no user name can look like it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Comment:
     id: int
     paper_id: str
-    user_id: int
+    user_id: int | None
+    """None once its author deleted their account and chose to leave their comments."""
     username: str
     body: str
     created_at: datetime

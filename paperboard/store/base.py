@@ -15,6 +15,7 @@ from typing import Literal
 
 from ..models import Paper
 from ..search.query import ParsedQuery
+from .account_recovery import AccountRecoveryStore
 from .accounts import AccountStore
 from .digest import DigestStore
 from .library import LibraryStore
@@ -147,7 +148,7 @@ class PaperStore(ABC):
     def set_checkpoint(self, name: str, value: str | None) -> None: ...
 
 
-class Store(PaperStore, AccountStore, DigestStore, VectorStore, LibraryStore, ABC):
+class Store(PaperStore, AccountStore, AccountRecoveryStore, DigestStore, VectorStore, LibraryStore, ABC):
     """Everything the product stores. Owns connections and transactions."""
 
     url: str

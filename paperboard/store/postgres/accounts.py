@@ -14,6 +14,7 @@ from psycopg import errors
 
 from ..accounts import (
     ApiToken,
+    DELETED_USER,
     Comment,
     DayCount,
     TrendingCandidate,
@@ -43,8 +44,8 @@ def _comment(row: dict[str, Any]) -> Comment:
 
 _USER_COLS = "u.id, u.username, u.email, u.is_admin, u.created_at"
 _COMMENT_SQL = (
-    "SELECT c.id, c.paper_id, c.user_id, u.username, c.body, c.created_at, c.hidden"
-    " FROM comments c JOIN users u ON u.id = c.user_id"
+    f"SELECT c.id, c.paper_id, c.user_id, COALESCE(u.username, '{DELETED_USER}') AS username,"
+    " c.body, c.created_at, c.hidden FROM comments c LEFT JOIN users u ON u.id = c.user_id"
 )
 
 

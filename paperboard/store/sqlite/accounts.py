@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 from ..accounts import (
     ApiToken,
+    DELETED_USER,
     Comment,
     DayCount,
     TrendingCandidate,
@@ -38,8 +39,8 @@ def _comment(row: sqlite3.Row) -> Comment:
 
 _USER_COLS = "id, username, email, is_admin, created_at"
 _COMMENT_SQL = (
-    "SELECT c.id, c.paper_id, c.user_id, u.username, c.body, c.created_at, c.hidden"
-    " FROM comments c JOIN users u ON u.id = c.user_id"
+    f"SELECT c.id, c.paper_id, c.user_id, COALESCE(u.username, '{DELETED_USER}') AS username,"
+    " c.body, c.created_at, c.hidden FROM comments c LEFT JOIN users u ON u.id = c.user_id"
 )
 
 
