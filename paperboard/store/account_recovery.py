@@ -84,7 +84,9 @@ class AccountRecoveryStore:
 
     def _user_row(self, conn: Any, user_id: int) -> Any:
         return conn.execute(
-            self._q("SELECT id, username, email, is_admin, created_at, display_name FROM users WHERE id = ?"),
+            self._q(
+                "SELECT id, username, email, is_admin, created_at, display_name FROM users WHERE id = ?"
+            ),
             (user_id,),
         ).fetchone()
 
@@ -110,7 +112,9 @@ class AccountRecoveryStore:
         """Record a link just mailed; tokens expired for a day are swept on the way."""
         d, t = self._dialect, now()
         with self._db.writer() as conn:
-            conn.execute(self._q("DELETE FROM account_tokens WHERE expires_at < ?"), (d.ts(t - SWEEP_AFTER),))
+            conn.execute(
+                self._q("DELETE FROM account_tokens WHERE expires_at < ?"), (d.ts(t - SWEEP_AFTER),)
+            )
             conn.execute(
                 self._q("INSERT INTO account_tokens (token_hash, user_id, purpose, email, created_at, expires_at)"
                         " VALUES (?, ?, ?, ?, ?, ?)"),
@@ -119,7 +123,9 @@ class AccountRecoveryStore:
 
     def account_token(self, token_hash: str) -> AccountToken | None:
         with self._db.reader() as conn:
-            row = conn.execute(self._q("SELECT * FROM account_tokens WHERE token_hash = ?"), (token_hash,)).fetchone()
+            row = conn.execute(
+                self._q("SELECT * FROM account_tokens WHERE token_hash = ?"), (token_hash,)
+            ).fetchone()
         return self._token(row) if row else None
 
     def _token(self, row: Any) -> AccountToken:
@@ -129,12 +135,18 @@ class AccountRecoveryStore:
             d.read_ts(row["expires_at"]), d.read_ts(row["used_at"]),  # type: ignore[arg-type]
         )  # fmt: skip
 
-    def _usable(self, conn: Any, token_hash: str, user_id: int, purpose: TokenPurpose, at: datetime) -> tuple[AccountToken, Any]:
+    def _usable(
+        self, conn: Any, token_hash: str, user_id: int, purpose: TokenPurpose, at: datetime
+    ) -> tuple[AccountToken, Any]:
         """The token row and its account's row, or ``TokenRefused`` saying why not."""
-        row = conn.execute(self._q("SELECT * FROM account_tokens WHERE token_hash = ?"), (token_hash,)).fetchone()
+        row = conn.execute(
+            self._q("SELECT * FROM account_tokens WHERE token_hash = ?"), (token_hash,)
+        ).fetchone()
         token = self._token(row) if row else None
         if token is None or token.purpose != purpose or token.user_id != user_id:
-            raise TokenRefused("this link is not valid: it may have been cut or changed, or its account is gone")
+            raise TokenRefused(
+                "this link is not valid: it may have been cut or changed, or its account is gone"
+            )
         if token.used_at is not None:
             raise TokenRefused("this link was already used: each link works once")
         if token.expires_at <= at:
@@ -153,16 +165,22 @@ class AccountRecoveryStore:
 
     def _use(self, conn: Any, token_hash: str, at: datetime) -> None:
         cur = conn.execute(
-            self._q("UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL"),
+            self._q(
+                "UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL"
+            ),
             (self._dialect.ts(at), token_hash),
         )
         if cur.rowcount != 1:  # another request used it between our read and this write
             raise TokenRefused("this link was already used: each link works once")
 
-    def _void(self, conn: Any, user_id: int, purposes: tuple[TokenPurpose, ...], at: datetime) -> None:
+    def _void(
+        self, conn: Any, user_id: int, purposes: tuple[TokenPurpose, ...], at: datetime
+    ) -> None:
         for purpose in purposes:
             conn.execute(
-                self._q("UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL"),
+                self._q(
+                    "UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL"
+                ),
                 (self._dialect.ts(at), user_id, purpose),
             )
 
@@ -174,7 +192,9 @@ class AccountRecoveryStore:
             at = now()
             _, user = self._usable(conn, token_hash, user_id, "reset", at)
             self._use(conn, token_hash, at)
-            conn.execute(self._q("UPDATE users SET password_hash = ? WHERE id = ?"), (password_hash, user_id))
+            conn.execute(
+                self._q("UPDATE users SET password_hash = ? WHERE id = ?"), (password_hash, user_id)
+            )
             conn.execute(self._q("DELETE FROM sessions WHERE user_id = ?"), (user_id,))
             self._void(conn, user_id, ("reset",), at)
             return self._user(user)
@@ -211,7 +231,9 @@ class AccountRecoveryStore:
             for c in rows("SELECT id, name, is_public, share_token, created_at FROM collections"
                           " WHERE user_id = ? ORDER BY id"):  # fmt: skip
                 papers = conn.execute(
-                    q("SELECT paper_id FROM collection_items WHERE collection_id = ? ORDER BY added_at, paper_id"),
+                    q(
+                        "SELECT paper_id FROM collection_items WHERE collection_id = ? ORDER BY added_at, paper_id"
+                    ),
                     (c["id"],),
                 ).fetchall()
                 collections.append({
@@ -294,9 +316,19 @@ class AccountRecoveryStore:
             else:
                 conn.execute(q("DELETE FROM comments WHERE user_id = ?"), (user_id,))
             subs = conn.execute(q("DELETE FROM subscribers WHERE user_id = ?"), (user_id,)).rowcount
-            conn.execute(q("UPDATE papers SET submitted_by = NULL WHERE submitted_by = ?"), (user["username"],))
-            conn.execute(q("DELETE FROM login_failures WHERE key = ?"), ("user:" + user["username"].lower(),))
+            conn.execute(
+                q("UPDATE papers SET submitted_by = NULL WHERE submitted_by = ?"),
+                (user["username"],),
+            )
+            conn.execute(
+                q("DELETE FROM login_failures WHERE key = ?"), ("user:" + user["username"].lower(),)
+            )
             conn.execute(q("DELETE FROM users WHERE id = ?"), (user_id,))
-            return Deletion(len(voted), 0 if keep_comments else n_comments, n_comments if keep_comments else 0, subs)
+            return Deletion(
+                len(voted),
+                0 if keep_comments else n_comments,
+                n_comments if keep_comments else 0,
+                subs,
+            )
 
         return self._transaction(work)

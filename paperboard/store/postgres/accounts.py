@@ -13,8 +13,8 @@ from typing import Any
 from psycopg import errors
 
 from ..accounts import (
-    ApiToken,
     DELETED_USER,
+    ApiToken,
     Comment,
     DayCount,
     TrendingCandidate,

@@ -6,8 +6,8 @@ import sqlite3
 from datetime import UTC, date, datetime
 
 from ..accounts import (
-    ApiToken,
     DELETED_USER,
+    ApiToken,
     Comment,
     DayCount,
     TrendingCandidate,
