@@ -39,3 +39,13 @@ def record_failure(request: Request, username: str) -> None:
 
 def record_success(request: Request, username: str) -> None:
     request.app.state.store.clear_login_failures("user:" + username.lower())
+
+
+def attempts_exceeded(request: Request, key: str, limit: int, window: timedelta = WINDOW) -> bool:
+    """Whether ``key`` (e.g. ``"reset-ip:" + address``) has had ``limit`` attempts in the
+    window: the same shared counter as logins, for forms that send mail or cost CPU."""
+    return request.app.state.store.count_login_failures(key, datetime.now(UTC) - window) >= limit
+
+
+def record_attempt(request: Request, key: str) -> None:
+    request.app.state.store.record_login_failure(key, datetime.now(UTC))
