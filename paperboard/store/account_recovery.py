@@ -148,7 +148,7 @@ class AccountRecoveryStore:
                 "this link is not valid: it may have been cut or changed, or its account is gone"
             )
         if token.used_at is not None:
-            raise TokenRefused("this link was already used: each link works once")
+            raise TokenRefused("this link was already used, or a newer change to the account replaced it")
         if token.expires_at <= at:
             raise TokenRefused("this link has expired")
         user = self._user_row(conn, user_id)

@@ -1,4 +1,8 @@
-"""Sign up, log in, log out, change password, set the display name authorship claims match."""
+"""Sign up, log in, log out, change password, set the display name authorship claims match.
+
+Recovering, moving and leaving an account live next door (``account_recovery``,
+``account_deletion``); their routers join this one.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from ...store.accounts import User, UsernameTaken
 from ...store.library import LibraryError
 from .. import deps, ratelimit, sessions
 from ..passwords import DUMMY_HASH, hash_password, password_problem, verify_password
+from . import account_deletion, account_recovery
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,6 +32,7 @@ def _next(value: str | None) -> str:
 
 def _form(request: Request, name: str, status: int = 200, **ctx) -> HTMLResponse:
     ctx.setdefault("error", None)
+    ctx.setdefault("done", None)
     ctx.setdefault("next", _next(request.query_params.get("next")))
     return deps.render(request, name, ctx, status_code=status)
 
@@ -56,11 +62,21 @@ def signup(
             error = error[0].upper() + error[1:] + "."
     if error is None:
         try:
-            user = request.app.state.store.create_user(username, hash_password(password), email=email or None)
+            user = request.app.state.store.create_user(
+                username, hash_password(password), email=email or None
+            )
         except UsernameTaken:
             error = "That user name is taken."
     if error is not None:
-        return _form(request, "signup.html", 400, error=error, username=username, email=email, next=_next(next))
+        return _form(
+            request,
+            "signup.html",
+            400,
+            error=error,
+            username=username,
+            email=email,
+            next=_next(next),
+        )
     response = RedirectResponse(_next(next), status_code=303)
     sessions.start_session(request, response, user)
     return response
@@ -68,7 +84,7 @@ def signup(
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request):
-    return _form(request, "login.html", username="")
+    return _form(request, "login.html", username="", done=request.query_params.get("done"))
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[Depends(deps.verify_csrf)])
@@ -107,9 +123,11 @@ def logout(request: Request):
     return response
 
 
-def _account(request: Request, user: User, status: int = 200, **ctx) -> HTMLResponse:
+def account_page(request: Request, user: User, status: int = 200, **ctx) -> HTMLResponse:
     ctx.setdefault("error", None)
     ctx.setdefault("done", None)
+    ctx.setdefault("email_error", None)
+    ctx.setdefault("new_email", "")
     ctx.setdefault("display_name", request.app.state.store.display_name(user.id) or "")
     ctx.setdefault("name_error", None)
     return deps.render(request, "account.html", ctx, status_code=status)
@@ -117,10 +135,12 @@ def _account(request: Request, user: User, status: int = 200, **ctx) -> HTMLResp
 
 @router.get("/account", response_class=HTMLResponse)
 def account(request: Request, user: Annotated[User, Depends(deps.require_user)]):
-    return _account(request, user, done=request.query_params.get("done"))
+    return account_page(request, user, done=request.query_params.get("done"))
 
 
-@router.post("/account/display-name", response_class=HTMLResponse, dependencies=[Depends(deps.verify_csrf)])
+@router.post(
+    "/account/display-name", response_class=HTMLResponse, dependencies=[Depends(deps.verify_csrf)]
+)
 def set_display_name(
     request: Request,
     user: Annotated[User, Depends(deps.require_user)],
@@ -130,11 +150,15 @@ def set_display_name(
     try:
         request.app.state.store.set_display_name(user.id, display_name)
     except LibraryError as exc:
-        return _account(request, user, 400, display_name=display_name, name_error=str(exc).capitalize() + ".")
+        return account_page(
+            request, user, 400, display_name=display_name, name_error=str(exc).capitalize() + "."
+        )
     return RedirectResponse("/account?done=name", status_code=303)
 
 
-@router.post("/account/password", response_class=HTMLResponse, dependencies=[Depends(deps.verify_csrf)])
+@router.post(
+    "/account/password", response_class=HTMLResponse, dependencies=[Depends(deps.verify_csrf)]
+)
 def change_password(
     request: Request,
     user: Annotated[User, Depends(deps.require_user)],
@@ -150,8 +174,12 @@ def change_password(
         if problem:
             error = problem[0].upper() + problem[1:] + "."
     if error:
-        return _account(request, user, 400, error=error)
+        return account_page(request, user, 400, error=error)
     store.set_password_hash(user.id, hash_password(new))
     # Every other session of this user ends: a stolen session dies with the old password.
     store.delete_user_sessions(user.id, keep=sessions.session_hash(request))
     return RedirectResponse("/account?done=password", status_code=303)
+
+
+router.include_router(account_recovery.router)
+router.include_router(account_deletion.router)
