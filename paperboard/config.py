@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def default_data_dir() -> Path:
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
     """Signs sessions, CSRF and email tokens; generated once into the data dir when empty."""
+
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses or networks (``10.0.0.2, 192.168.0.0/16``) of the reverse proxies in front of
+    the site: only a request from one of them has its ``X-Forwarded-For`` (client address) and
+    ``X-Forwarded-Proto`` believed. Empty: the connecting peer is the client, whatever it sends."""
 
     read_pool_size: int = 4
     search_rerank: bool = True
@@ -74,6 +80,30 @@ class Settings(BaseSettings):
     worker_ingest_hook: str = ""
     """``module:function`` called as f(settings, store) before each digest run; empty means
     ``paperboard.ingest.run_scheduled_ingest`` when it exists."""
+    backup_dir: str = ""
+    """Where the worker puts a daily backup (``paperboard db backup``) after the day's run;
+    empty (the default) means no scheduled backups."""
+    backup_keep: int = Field(default=7, ge=1)
+    """How many scheduled backups to keep in ``backup_dir``; older ones are deleted."""
+    pg_bin_dir: str = ""
+    """Where pg_dump, pg_restore and psql of the server's major version live; empty means
+    look where the packages install them (/usr/lib/postgresql/N/bin), then PATH."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> tuple[str, ...]:
+        """Comma- or space-separated; each entry must be an IP address or a CIDR network, so a
+        typo stops the server at start instead of silently trusting nothing (or everyone)."""
+        import ipaddress
+
+        items = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())  # type: ignore[call-overload]
+        out = []
+        for item in items:
+            try:
+                out.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"PAPERBOARD_TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
+        return tuple(out)
 
     @cached_property
     def resolved_database_url(self) -> str:

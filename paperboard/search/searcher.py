@@ -32,6 +32,7 @@ from ..store.base import PaperQuery, SearchHit, Store
 from .fusion import rrf, score_fusion
 from .keyword_index import KeywordIndexUnavailable, shared_keyword_index
 from .query import MAX_TERMS, ParsedQuery, Term, parse_query, words_of
+from .timing import timed
 
 log = logging.getLogger(__name__)
 
@@ -271,28 +272,37 @@ class Searcher:
         want = offset + limit
         k = max(CANDIDATES, want)
         if mode == "bm25":
-            return SearchResponse(parsed, self.keyword(parsed, filters, want)[offset:want], "bm25")
+            with timed("keyword"):
+                found = self.keyword(parsed, filters, want)
+            return SearchResponse(parsed, found[offset:want], "bm25")
         if mode == "dense":
             if parsed.is_empty:
                 from ..store.base import QuerySyntaxError
 
                 raise QuerySyntaxError("the query has no words to search for (only exclusions or punctuation)")
-            return SearchResponse(parsed, self.dense(parsed, filters, want)[offset:want], "dense")
+            with timed("dense"):
+                found = self.dense(parsed, filters, want)
+            return SearchResponse(parsed, found[offset:want], "dense")
         by_keys = self._hybrid_by_keys(parsed, filters, k, offset, want)
         if by_keys is not None:
             return by_keys
-        keyword = self.keyword(parsed, filters, k)
+        with timed("keyword"):
+            keyword = self.keyword(parsed, filters, k)
         query_vector = None
         dense: list[SearchHit] = []
         if not _needs_exact_match(parsed) and self.index() is not None and parsed.free_text.strip():
-            query_vector = self.embedder.encode_query(parsed.free_text)
-            dense = self.dense(parsed, filters, k, query_vector)
+            with timed("embed"):
+                query_vector = self.embedder.encode_query(parsed.free_text)
+            with timed("dense"):
+                dense = self.dense(parsed, filters, k, query_vector)
         if not dense:
             return SearchResponse(parsed, keyword[offset:want], "bm25")
-        dense = self._with_dense_scores(query_vector, keyword, dense)
-        fused = fuse(keyword, dense, dense_weight=self._dense_weight())
+        with timed("fusion"):
+            dense = self._with_dense_scores(query_vector, keyword, dense)
+            fused = fuse(keyword, dense, dense_weight=self._dense_weight())
         if self._reranks() and offset < RERANK_TOP:
-            reranked = self.rerank(parsed, fused)
+            with timed("rerank"):
+                reranked = self.rerank(parsed, fused)
             if reranked is not None:
                 return SearchResponse(parsed, reranked[offset:want], "hybrid+rerank")
         return SearchResponse(parsed, fused[offset:want], "hybrid")
@@ -312,18 +322,21 @@ class Searcher:
         if stages is None:
             return None
         keyword, dense_ranked = stages
-        fused = fuse_scores(keyword, dense_ranked, dense_weight=self._dense_weight())
+        with timed("fusion"):
+            fused = fuse_scores(keyword, dense_ranked, dense_weight=self._dense_weight())
         mode = "hybrid"
         if self._reranks() and offset < RERANK_TOP:
             top = fused[:RERANK_TOP]
-            order = self._rerank_order(parsed, [key for key, _, _ in top], {k: p["bm25"] for k, _, p in top if "bm25" in p})
+            with timed("rerank"):
+                order = self._rerank_order(parsed, [key for key, _, _ in top], {k: p["bm25"] for k, _, p in top if "bm25" in p})
             if order is not None:
                 fused, mode = _reordered(top, order) + fused[RERANK_TOP:], "hybrid+rerank"
         hits: list[SearchHit] = []
         start = 0
         while len(hits) < want and start < len(fused):  # hidden papers drop out: read on
             chunk = fused[start : start + max(want - len(hits), 10)]
-            papers = self.store.papers_by_keys([key for key, _, _ in chunk])
+            with timed("load"):
+                papers = self.store.papers_by_keys([key for key, _, _ in chunk])
             hits += [SearchHit(papers[key], score, parts) for key, score, parts in chunk if key in papers]
             start += len(chunk)
         return SearchResponse(parsed, hits[offset:want], mode)
@@ -350,15 +363,18 @@ class Searcher:
         if keywords is None or vectors is None or not hasattr(vectors, "vectors"):
             return None
         try:
-            keyword = self._keyword_keys(keywords, parsed, k)
+            with timed("keyword"):
+                keyword = self._keyword_keys(keywords, parsed, k)
         except KeywordIndexUnavailable:
             return None
-        query_vector = self.embedder.encode_query(parsed.free_text)
-        dense = dict(vectors.search(query_vector, k))
-        if not dense:
-            return None
-        held = vectors.vectors([key for key, _ in keyword if key not in dense])
-        dense.update((key, float(v @ query_vector)) for key, v in held.items())
+        with timed("embed"):
+            query_vector = self.embedder.encode_query(parsed.free_text)
+        with timed("dense"):
+            dense = dict(vectors.search(query_vector, k))
+            if not dense:
+                return None
+            held = vectors.vectors([key for key, _ in keyword if key not in dense])
+            dense.update((key, float(v @ query_vector)) for key, v in held.items())
         return dict(keyword), dict(sorted(dense.items(), key=lambda kv: -kv[1]))
 
     def rerank(self, parsed: ParsedQuery, hits: list[SearchHit]) -> list[SearchHit] | None:

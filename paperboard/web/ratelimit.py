@@ -17,6 +17,8 @@ MAX_PER_ADDRESS = 30
 
 
 def client_address(request: Request) -> str:
+    """The peer, or the client a trusted proxy names (``proxies.TrustedProxies`` rewrote it):
+    a forged ``X-Forwarded-For`` from anyone else never changes the key."""
     return request.client.host if request.client else "unknown"
 
 
