@@ -9,7 +9,11 @@ drive it with an injected clock:
   are not backfilled (a stale digest is noise; ``paperboard digest send --date`` does it);
 - between runs it flushes the outbox every ``flush_interval`` seconds, so confirmation
   emails and retries go out without waiting a day;
-- an ingestion failure is logged and the digests still go out with what the store has.
+- an ingestion failure is logged and the digests still go out with what the store has;
+- with ``PAPERBOARD_BACKUP_DIR`` set, the day's run ends with a backup of the store
+  (store/backup.py) and the newest ``PAPERBOARD_BACKUP_KEEP`` are kept. It has its own
+  checkpoint, so a worker restarted after the digests but before the backup still takes it,
+  and a failed backup is logged without touching the digests.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from .outbox import (
 
 log = logging.getLogger("paperboard.worker")
 CHECKPOINT = "digest.worker.last_day"
+BACKUP_CHECKPOINT = "backup.worker.last_day"
 IngestHook = Callable[[Settings, Store], object]
 
 
@@ -89,6 +94,9 @@ class DayReport:
     ingest_error: str | None = None
     plan: PlanSummary | None = None
     send: SendSummary | None = None
+    backup: str | None = None
+    """Where the day's backup went, when one was taken."""
+    backup_error: str | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -153,7 +161,36 @@ class Worker:
         report.plan, _ = plan_digests(self.store, self.settings, scheduled_kinds(day), now=self.clock())
         self.store.set_checkpoint(CHECKPOINT, day.isoformat())
         report.send = self.flush()
+        if self.backup_due(day):
+            report.backup, report.backup_error = self.take_backup(day)
         return report
+
+    def backup_due(self, day: date) -> bool:
+        if not self.settings.backup_dir.strip():
+            return False
+        last = self.store.get_checkpoint(BACKUP_CHECKPOINT)
+        return last is None or date.fromisoformat(last) < day
+
+    def take_backup(self, day: date) -> tuple[str | None, str | None]:
+        """The day's backup into ``backup_dir``, then all but the newest ``backup_keep`` go.
+        Tried once a day: a failure (disk full, no pg_dump) is logged, not retried every minute."""
+        from pathlib import Path
+
+        from ..store.backup import prune, scheduled_name, take_backup
+
+        self.store.set_checkpoint(BACKUP_CHECKPOINT, day.isoformat())
+        directory = Path(self.settings.backup_dir).expanduser()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            report = take_backup(
+                self.store.url, directory / scheduled_name(self.clock()), pg_bin_dir=self.settings.pg_bin_dir
+            )
+        except Exception as exc:  # noqa: BLE001 - a failed backup must not stop the worker
+            log.exception("scheduled backup into %s failed", directory)
+            return None, f"{type(exc).__name__}: {exc}"
+        removed = prune(directory, self.settings.backup_keep)
+        log.info("backup %s taken in %.1f s; %d old ones removed", report.path, report.seconds, len(removed))
+        return str(report.path), None
 
     def flush(self) -> SendSummary | None:
         try:
@@ -169,6 +206,11 @@ class Worker:
             log.info("digests for %s: %s", day, "; ".join(report.plan.lines() if report.plan else []))
             return report
         self.flush()
+        # The day ran before the backup could (a restart, or backups just switched on).
+        today = self.schedule.local_day(self.clock())
+        last_run = self.store.get_checkpoint(CHECKPOINT)
+        if last_run is not None and date.fromisoformat(last_run) >= today and self.backup_due(today):
+            self.take_backup(today)
         return None
 
     def run(self, *, iterations: int | None = None, on_report: Callable[[DayReport], None] | None = None) -> None:
