@@ -88,14 +88,6 @@ class Settings(BaseSettings):
     pg_bin_dir: str = ""
     """Where pg_dump, pg_restore and psql of the server's major version live; empty means
     look where the packages install them (/usr/lib/postgresql/N/bin), then PATH."""
-    backup_dir: str = ""
-    """Where the worker puts a daily backup (``paperboard db backup``) after the day's run;
-    empty (the default) means no scheduled backups."""
-    backup_keep: int = Field(default=7, ge=1)
-    """How many scheduled backups to keep in ``backup_dir``; older ones are deleted."""
-    pg_bin_dir: str = ""
-    """Where pg_dump, pg_restore and psql of the server's major version live; empty means
-    look where the packages install them (/usr/lib/postgresql/N/bin), then PATH."""
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
