@@ -19,6 +19,9 @@ CREATE INDEX account_tokens_expires ON account_tokens (expires_at);
 
 CREATE INDEX users_email ON users (lower(email));
 
+-- A deleted account's submissions stay but stop naming it: found without scanning papers.
+CREATE INDEX papers_submitted_by ON papers (submitted_by) WHERE submitted_by IS NOT NULL;
+
 -- A deleted account's comments may stay: user_id becomes NULL. SQLite cannot relax a NOT
 -- NULL or change a foreign key's action, so the table is rebuilt: the same columns in the
 -- same order, every row and id copied, then its index. Nothing references comments.
