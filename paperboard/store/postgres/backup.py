@@ -313,6 +313,10 @@ def restore(url: str, data: Path, manifest: Manifest, *, pg_bin_dir: str = "") -
                 pass
             finally:
                 reader.stdout.close()
+                try:
+                    runner.stdin.close()
+                except BrokenPipeError:
+                    pass
             reader_code, runner_code = reader.wait(), runner.wait()
         if reader_code != 0:
             raise BackupError(f"pg_restore cannot read {data} ({_tail(out_err)}); the store is unchanged")
