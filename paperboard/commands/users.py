@@ -1,12 +1,30 @@
-"""``paperboard users …``: list accounts, promote an admin, create a user from a script."""
+"""``paperboard users …``: list accounts, promote an admin, create a user from a script, read
+the admin audit log.
+
+Promoting and revoking are admin actions, so they go on the audit log like those taken on the
+site; the command line has no account, so the entry names the operating-system user who ran it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
+from ..store.audit import PAGE, Actor
 from .context import AppContext, fail, pass_app
+
+
+def command_line_actor() -> Actor:
+    import getpass
+    import socket
+
+    try:
+        who = getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        who = f"uid {os.getuid()}"
+    return Actor(f"{who}@{socket.gethostname()} (command line)")
 
 
 @click.group("users")
@@ -38,7 +56,7 @@ def list_users(app: AppContext, as_json: bool) -> None:
 @pass_app
 def promote(app: AppContext, username: str, revoke: bool) -> None:
     """Make USERNAME an admin (can hide papers and comments)."""
-    if not app.store.set_admin(username, not revoke):
+    if not app.store.set_admin_as(command_line_actor(), username, not revoke):
         fail(f"no user named {username!r}")
     click.echo(f"{username} is {'no longer' if revoke else 'now'} an admin")
 
@@ -65,8 +83,27 @@ def create(app: AppContext, username: str, password: str, email: str | None, adm
     except UsernameTaken as exc:
         fail(str(exc))
     if admin:
-        app.store.set_admin(username, True)
+        app.store.set_admin_as(command_line_actor(), username, True)
     click.echo(f"created user {user.username} (id {user.id}){' as admin' if admin or user.is_admin else ''}")
+
+
+@users_group.command("audit")
+@click.option("--limit", type=click.IntRange(1, 1000), default=PAGE, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of entries.")
+@pass_app
+def audit(app: AppContext, limit: int, as_json: bool) -> None:
+    """The admin audit log, newest first (the same as the site's /admin page)."""
+    entries = app.store.audit_log(limit=limit)
+    if as_json:
+        click.echo(json.dumps([
+            {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "actor_id": e.actor_id, "action": e.action,
+             "target_type": e.target_type, "target_id": e.target_id, "detail": e.detail} for e in entries
+        ], indent=1, ensure_ascii=False))  # fmt: skip
+        return
+    if not entries:
+        click.echo("no admin actions recorded", err=True)
+    for e in entries:
+        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<24} {e.action:<15} {e.target_type} {e.target_id}  {e.detail}")
 
 
 def register(main: click.Group) -> None:

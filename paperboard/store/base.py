@@ -17,6 +17,7 @@ from ..models import Paper
 from ..search.query import ParsedQuery
 from .account_recovery import AccountRecoveryStore
 from .accounts import AccountStore
+from .audit import AuditStore
 from .digest import DigestStore
 from .library import LibraryStore
 from .vectors import VectorStore
@@ -148,7 +149,7 @@ class PaperStore(ABC):
     def set_checkpoint(self, name: str, value: str | None) -> None: ...
 
 
-class Store(PaperStore, AccountStore, AccountRecoveryStore, DigestStore, VectorStore, LibraryStore, ABC):
+class Store(PaperStore, AccountStore, AccountRecoveryStore, DigestStore, VectorStore, LibraryStore, AuditStore, ABC):
     """Everything the product stores. Owns connections and transactions."""
 
     url: str

@@ -24,6 +24,9 @@ from ..config import Settings
 from ..search.searcher import Searcher
 from ..store import Store, open_store
 from . import deps
+from .head import HeadAsGet
+from .proxies import TrustedProxies, parse_networks
+from .request_log import RequestContext, configure_logging
 from .security import SecurityHeaders
 from .templating import make_templates
 
@@ -74,14 +77,21 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # One searcher per app: it caches the model and vector index it loads.
     app.state.searcher = Searcher.for_settings(store, settings)
 
+    # Outermost last: the request id and log see every answer, the proxy rewrite comes before
+    # anything reads the client address, and HEAD runs as GET inside the security headers.
+    trusted = parse_networks(settings.trusted_proxies)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedProxies, networks=trusted)
+    app.add_middleware(RequestContext, trusted=trusted, error_page=_error_response)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     _install_error_handlers(app)
 
+    from . import health, metrics
     from .api import papers as api_papers
-    from .routes import accounts, docs, feeds, pages, paper, stats, submit
+    from .routes import accounts, admin, docs, feeds, pages, paper, stats, submit
 
-    for module in (api_papers, accounts, submit, feeds, stats, docs, pages, paper):
+    for module in (health, metrics, api_papers, accounts, submit, feeds, stats, docs, admin, pages, paper):
         app.include_router(module.router)
     for optional in ("subscriptions", "library", "foryou"):
         _include_optional(app, f"paperboard.web.routes.{optional}")
@@ -131,17 +141,27 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 _TITLES = {400: "Bad request", 401: "Log in required", 403: "Not allowed", 404: "Not found",
            405: "Method not allowed", 413: "Too large", 429: "Too many attempts",
-           503: "Service unavailable"}  # fmt: skip
+           500: "Something went wrong", 503: "Service unavailable"}  # fmt: skip
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
     return deps.render(
         request, "error.html",
-        {"status": status, "title": _TITLES.get(status, "Error"), "message": message},
+        {"status": status, "title": _TITLES.get(status, "Error"), "message": message,
+         "request_id": getattr(request.state, "request_id", None)},
         status_code=status,
     )  # fmt: skip
 
 
+def _error_response(request: Request, status: int, message: str) -> Response:
+    """An unhandled exception's answer (request_log.py): JSON for the API, else the page."""
+    if _wants_json(request):
+        return JSONResponse({"detail": message, "request_id": getattr(request.state, "request_id", None)},
+                            status_code=status)  # fmt: skip
+    return error_page(request, status, message)
+
+
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory paperboard.web.app:app_from_env``: settings from PAPERBOARD_*."""
+    configure_logging()
     return create_app(Settings())

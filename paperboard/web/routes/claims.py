@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from ...library.claims import matching_author
 from ...models import Paper
 from ...store.accounts import User
+from ...store.audit import Actor
 from ...store.library import Claim
 from .. import deps
 from ..views import cards
@@ -93,7 +94,7 @@ def claim_queue(request: Request):
 def _decide(request: Request, claim_id: int, approve: bool) -> RedirectResponse:
     admin = _admin_or_404(request)
     with refusals():
-        request.app.state.store.decide_claim(claim_id, admin_id=admin.id, approve=approve)
+        request.app.state.store.decide_claim_as(Actor.of(admin), claim_id, approve=approve)
     return RedirectResponse(f"/admin/claims?done={'approved' if approve else 'refused'}", status_code=303)
 
 

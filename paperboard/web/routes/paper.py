@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from ...ids import InvalidId, parse_arxiv_id
 from ...library.citations import to_bibtex as _bibtex
 from ...store.accounts import User
+from ...store.audit import Actor
 from .. import deps
 from ..views import cards
 from .claims import authorship
@@ -111,7 +112,10 @@ def delete_comment(request: Request, comment_id: int, user: Annotated[User, Depe
         raise HTTPException(404, "no such comment")
     if comment.user_id != user.id and not user.is_admin:
         raise HTTPException(403, "you can delete only your own comments")
-    store.delete_comment(comment_id)
+    if comment.user_id == user.id:
+        store.delete_comment(comment_id)
+    else:  # an admin removing someone else's words: on the audit log
+        store.delete_comment_as(Actor.of(user), comment_id)
     return RedirectResponse(f"/papers/{comment.paper_id}#comments", status_code=303)
 
 
@@ -124,7 +128,7 @@ def hide_comment(
     comment = store.get_comment(comment_id)
     if comment is None:
         raise HTTPException(404, "no such comment")
-    store.set_comment_hidden(comment_id, hidden)
+    store.hide_comment_as(Actor.of(admin), comment_id, hidden)
     return RedirectResponse(f"/papers/{comment.paper_id}#c{comment_id}", status_code=303)
 
 
@@ -134,5 +138,5 @@ def hide_paper(
     hidden: Annotated[bool, Form()] = True,
 ):  # fmt: skip
     paper = _paper_or_404(request, paper_id, include_hidden=True)
-    request.app.state.store.set_hidden(paper.id, hidden)
+    request.app.state.store.hide_paper_as(Actor.of(admin), paper.id, hidden)
     return RedirectResponse(f"/papers/{paper.id}", status_code=303)
