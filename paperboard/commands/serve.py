@@ -1,4 +1,12 @@
-"""``paperboard serve``: the web site and API."""
+"""``paperboard serve``: the web site and API.
+
+With ``--workers N`` above one, the workers share a fresh ``PROMETHEUS_MULTIPROC_DIR`` (one
+the operator set is emptied first, as prometheus_client requires), so ``/metrics`` from any
+worker counts the requests of all of them (web/metrics.py). Uvicorn's own proxy-header
+handling is off: it would believe ``X-Forwarded-For`` from 127.0.0.1 whatever the settings say;
+the app believes it only from ``PAPERBOARD_TRUSTED_PROXIES`` (web/proxies.py). Its access log
+is off too: the app writes one JSON line per request with its request id (web/request_log.py).
+"""
 
 from __future__ import annotations
 
@@ -37,15 +45,41 @@ def serve(app: AppContext, host: str | None, port: int | None, workers: int, loa
     app.close()
     os.environ["PAPERBOARD_DATABASE_URL"] = settings.resolved_database_url
     os.environ["PAPERBOARD_DATA_DIR"] = str(settings.data_dir)
-    uvicorn.run(
-        "paperboard.web.app:app_from_env",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=True,
-    )
+    metrics_dir = _metrics_dir() if workers > 1 else None
+    try:
+        uvicorn.run(
+            "paperboard.web.app:app_from_env",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_level="info",
+            proxy_headers=False,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir is not None and metrics_dir[1]:
+            import shutil
+
+            shutil.rmtree(metrics_dir[0], ignore_errors=True)
+
+
+def _metrics_dir() -> tuple[str, bool]:
+    """The shared directory of the workers' metric files, and whether we made it (and remove it).
+    Files left by an earlier run would be added to this one's counts: they are removed first."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        for stale in Path(chosen).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return chosen, False
+    made = tempfile.mkdtemp(prefix="paperboard-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made, True
 
 
 def register(main: click.Group) -> None:

@@ -20,8 +20,9 @@ class HeadAsGet:
         if scope["type"] != "http" or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
-        # In place, not a copy: the outer middleware reads the matched route from this scope.
-        scope["method"] = "GET"
+        # A copy: the server must still see HEAD (uvicorn then expects no body). The matched
+        # route is handed back for the request log and metrics, which read it from this scope.
+        as_get = {**scope, "method": "GET"}
 
         async def without_body(message: Message) -> None:
             if message["type"] == "http.response.body":
@@ -30,4 +31,8 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app(scope, receive, without_body)
+        try:
+            await self.app(as_get, receive, without_body)
+        finally:
+            if "route" in as_get:
+                scope["route"] = as_get["route"]
