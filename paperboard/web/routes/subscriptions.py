@@ -6,11 +6,15 @@ subscribe form is the same whether or not the address was known, so the form can
 used to find out who subscribes. Confirmation emails are sent after the response (a slow
 SMTP server never slows the page); if that fails, the worker's outbox flush retries them.
 
-Unsubscribing takes one click: the link in every email unsubscribes on GET, and mail
-clients' one-click button POSTs to the same URL (RFC 8058, no cookie, so no CSRF check: the
-signed token is the credential). The price of one-click GET is that a mail scanner that
-follows links can unsubscribe someone; the page then offers to subscribe again. A For-you
-email's link stops only the For-you digest (the token says so).
+Unsubscribing is one click, and only a click (RFC 8058): the URL in every email (the body's
+link and the ``List-Unsubscribe`` header) unsubscribes on POST only. Mail providers' own
+unsubscribe button POSTs ``List-Unsubscribe=One-Click`` to it, with no cookie and so no CSRF
+token: the signed token in the URL is the credential. Opened with GET (a reader's click, or
+one of the link scanners many providers run on incoming mail) the same URL only shows a page
+with one button that POSTs; nothing changes until it is pressed. Tokens are as they always
+were, so links in mail sent before this change keep working (one more click). A bad, cut or
+expired token changes nothing on either method. A For-you email's link stops only the For-you
+digest (the token says so).
 
 A logged-in user chooses the For-you digest (off, daily, weekly) on the alerts page, with a
 CSRF-checked form; it goes to an address of theirs that has opted in.
@@ -19,10 +23,12 @@ CSRF-checked form; it goes to an address of theirs that has opted in.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from ...digest.addresses import InvalidAddress
 from ...digest.subscriptions import SUBSCRIBE_KINDS, Subscriptions
@@ -118,18 +124,58 @@ def confirm(request: Request, token: TokenParam = ""):
 
 
 # -- unsubscribe -----------------------------------------------------------------------------
+def _bad_unsubscribe_link(request: Request, exc: TokenError) -> HTMLResponse:
+    if isinstance(exc, TokenExpired):
+        return _message(request, "This link has expired",
+                        "This unsubscribe link is too old to use.", problem=True, status=400,
+                        detail="Use the link in a recent email, or reply to any email and we will remove you.")  # fmt: skip
+    return _message(request, "This link does not work", f"{str(exc)[0].upper()}{str(exc)[1:]}.",
+                    problem=True, status=400, detail="Use the unsubscribe link of a recent email.")  # fmt: skip
+
+
+@router.get("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, token: TokenParam = ""):
+    """Shows what the button will do; changes nothing (a link scanner's GET is harmless)."""
+    subs = _subs(request)
+    try:
+        data = subs.check_unsubscribe(token)
+    except TokenError as exc:
+        return _bad_unsubscribe_link(request, exc)
+    sub = deps.get_store(request).get_subscriber(data.subscriber_id)
+    listed = sub is not None and sub.email.lower() == data.email.lower()
+    if not listed or sub.status == "unsubscribed":
+        return _message(request, "You are unsubscribed", "This address is not on our list: we send it nothing.")
+    foryou = data.kind == "foryou"
+    if foryou and sub.foryou == "off":
+        return _message(request, "No more For-you emails", f"The For-you digest to {sub.email} is already off.")
+    return deps.render(
+        request, "subscriptions/unsubscribe.html",
+        {"email": sub.email, "foryou": foryou, "action": f"/unsubscribe?{urlencode({'token': token})}"},
+        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+    )  # fmt: skip
+
+
+@router.post("/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe(request: Request, token: TokenParam = ""):
+    """The button on the page above, or a mail client's ``List-Unsubscribe=One-Click`` POST to
+    the header's URL (RFC 8058): the token is in the URL either way; a form field is accepted
+    too. No CSRF check and no session: the signed token is the credential."""
+    if not token:
+        try:
+            value = (await request.form()).get("token")
+        except Exception:  # noqa: BLE001 - an unreadable body is a link without its token
+            value = None
+        token = value if isinstance(value, str) else ""
+    return await run_in_threadpool(_unsubscribe, request, token)
+
+
 def _unsubscribe(request: Request, token: str) -> HTMLResponse:
     subs = _subs(request)
     try:
         data = subs.check_unsubscribe(token)
         sub = subs.leave(data)
-    except TokenExpired:
-        return _message(request, "This link has expired",
-                        "This unsubscribe link is too old to use.", problem=True, status=400,
-                        detail="Use the link in a recent email, or reply to any email and we will remove you.")  # fmt: skip
     except TokenError as exc:
-        return _message(request, "This link does not work", f"{str(exc)[0].upper()}{str(exc)[1:]}.",
-                        problem=True, status=400, detail="Use the unsubscribe link of a recent email.")  # fmt: skip
+        return _bad_unsubscribe_link(request, exc)
     if sub is None:
         return _message(request, "You are unsubscribed", "This address is not on our list: we send it nothing.")
     if data.kind == "foryou":
@@ -139,17 +185,6 @@ def _unsubscribe(request: Request, token: str) -> HTMLResponse:
     return _message(request, "You are unsubscribed", f"We will not email {sub.email} again.",
                     detail="Changed your mind? Subscribe again below.", show_form=True,
                     email=sub.email, kind=sub.kind)  # fmt: skip
-
-
-@router.get("/unsubscribe", response_class=HTMLResponse)
-def unsubscribe_link(request: Request, token: TokenParam = ""):
-    return _unsubscribe(request, token)
-
-
-@router.post("/unsubscribe", response_class=HTMLResponse)
-def unsubscribe_one_click(request: Request, token: TokenParam = ""):
-    """RFC 8058: the mail client POSTs ``List-Unsubscribe=One-Click`` to the header's URL."""
-    return _unsubscribe(request, token)
 
 
 # -- saved-search alerts ---------------------------------------------------------------------
