@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 TEST_STAMP := $(VENV)/.test-installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 PIP_FLAGS := --quiet --disable-pip-version-check
+# Test processes: a whole module stays on one process (module fixtures such as the 75k corpus
+# are built once), and the slow 75k-corpus module runs beside the rest.
+PYTEST_WORKERS ?= -n 2 --dist loadfile
 
 .PHONY: install run test test-deps bench lint clean
 
@@ -36,7 +39,7 @@ test: test-deps
 	    eval "$$out"; trap 'bash scripts/pg-test-cluster.sh stop "$$PAPERBOARD_PG_CLUSTER_DIR"' EXIT; \
 	  else echo "make test: PostgreSQL could not be started, testing SQLite only" >&2; fi; \
 	fi; \
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_WORKERS)
 
 bench: test-deps
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
