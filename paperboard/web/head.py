@@ -25,7 +25,9 @@ class HeadAsGet:
         as_get = {**scope, "method": "GET"}
 
         async def without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
+            if message["type"] == "http.response.start" and "route" in as_get:
+                scope["route"] = as_get["route"]
+            elif message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return
                 message = {"type": "http.response.body", "body": b"", "more_body": False}

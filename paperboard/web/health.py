@@ -12,6 +12,7 @@ Any failure is a 503 whose JSON says which check failed and why.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from pathlib import Path
@@ -29,8 +30,12 @@ NO_CACHE = {"Cache-Control": "no-store"}
 
 def expected_schema_version(store: Any) -> int:
     """The newest migration this code ships for the store's backend."""
-    module = importlib.import_module(f"{type(store).__module__}.migrations")
-    return module.available()[-1][0]
+    return _newest_migration(type(store).__module__)
+
+
+@functools.cache
+def _newest_migration(backend: str) -> int:
+    return importlib.import_module(f"{backend}.migrations").available()[-1][0]
 
 
 @router.get("/healthz")

@@ -81,11 +81,19 @@ class RequestContext:
         start = time.perf_counter()
         status = 500
         sent = 0
-        finished: float | None = None
-        started = False
+        started = recorded = False
+        error: BaseException | None = None
+
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            elapsed = time.perf_counter() - start
+            route = metrics.route_label(scope)
+            metrics.observe_request(route, method, status, elapsed)
+            self._log(scope, request_id, method, route, status, elapsed, sent, error)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, sent, finished, started
+            nonlocal status, sent, started
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
@@ -93,11 +101,12 @@ class RequestContext:
                 message["headers"] = [*headers, (HEADER, request_id.encode())]
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
-                if not message.get("more_body", False) and finished is None:
-                    finished = time.perf_counter()
+                if not message.get("more_body", False) and not recorded:
+                    # Counted before the last byte leaves: a client that reads /metrics right
+                    # after its own request finds it there.
+                    record()
             await send(message)
 
-        error: BaseException | None = None
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
@@ -107,10 +116,8 @@ class RequestContext:
                 await self._send_error_page(scope, receive, send_with_id, request_id)
             raise
         finally:
-            elapsed = (finished or time.perf_counter()) - start
-            route = metrics.route_label(scope)
-            metrics.observe_request(route, method, status, elapsed)
-            self._log(scope, request_id, method, route, status, elapsed, sent, error)
+            if not recorded:
+                record()
 
     async def _send_error_page(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         message = f"Something went wrong on our side. If you report it, quote request id {request_id}."

@@ -83,7 +83,8 @@ def test_every_admin_action_is_logged_with_who_what_when_and_listed_newest_first
     rows = re.findall(r'<tr id="audit-(\d+)">', page.text)
     assert [int(r) for r in rows] == [e.id for e in entries]  # newest first
     assert "user.revoke" in page.text and "(command line)" in page.text and f'href="/papers/{ROBOT}"' in page.text
-    assert 'href="/admin/claims"' in page.text
+    assert 'href="/admin/claims"' in page.text and 'href="/admin" aria-current="page"' in page.text
+    assert 'href="/admin"' not in client.get("/").text  # kurt is no admin any more
 
     listed = json.loads(runner.invoke(main, ["users", "audit", "--json"]).output)
     assert [e["id"] for e in listed] == [e.id for e in entries]

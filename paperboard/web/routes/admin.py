@@ -26,5 +26,6 @@ def admin_page(request: Request):
     older = entries[PAGE - 1].id if len(entries) > PAGE else None
     return deps.render(
         request, "admin/index.html",
-        {"entries": entries[:PAGE], "older": older, "pending_claims": len(store.claims(status="pending"))},
+        {"entries": entries[:PAGE], "older": older, "pending_claims": len(store.claims(status="pending")),
+         "nav": "admin"},
     )  # fmt: skip
