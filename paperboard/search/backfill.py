@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 256
 """Papers per committed step: ~10 s of the stronger model, so a stop is never far away."""
+WARM_DAYS = 2
+WARM_PAPERS = 3000
+"""The newest days whose papers get their similar papers scored ahead of the first visit."""
 
 
 class VectorBackfill:
@@ -30,6 +33,8 @@ class VectorBackfill:
         self.idle_seconds = idle_seconds
         self.batch = batch
         self.embedded = 0
+        self.warmed = 0
+        self._searcher = None
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._thread: threading.Thread | None = None
@@ -46,7 +51,24 @@ class VectorBackfill:
                 if done.remaining == 0 and view is None:
                     self._save_index(model)
                 return done.embedded
-        return 0
+        return self.warm_similar()
+
+    def warm_similar(self) -> int:
+        """Once every vector is there: score the similar papers of the newest days' papers
+        that have none kept (the pages most visited), a batch per step; 0 when all have."""
+        from ..store.base import PaperQuery
+        from .searcher import Searcher
+
+        days = self.store.feed_days(limit=WARM_DAYS)
+        if not days:
+            return 0
+        papers = self.store.list_papers(PaperQuery(start=min(days), end=max(days), limit=WARM_PAPERS))
+        keys = list(self.store.paper_keys([p.id for p in papers]).values())
+        if self._searcher is None:
+            self._searcher = Searcher(self.store, index_dir=self.index_dir)
+        done = self._searcher.similar_keeper.warm(keys, limit=self.batch)
+        self.warmed += done
+        return done
 
     def _save_index(self, model: str) -> None:
         from .searcher import shared_index

@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -433,16 +434,26 @@ class Searcher:
         return sorted([*dense, *extra], key=lambda h: -h.score)
 
     def similar(self, paper_id: str, *, limit: int = 10) -> list[SearchHit]:
-        """Papers to read next, the paper itself and hidden ones excluded (see ``similar.py``).
+        """Papers to read next, the paper itself and hidden ones excluded (see ``similar.py``);
+        [] for an unknown or hidden paper. Kept per paper once computed (``similar_keeper``)."""
+        return self.similar_keeper.similar(paper_id, limit=limit)
+
+    @cached_property
+    def similar_keeper(self):
+        from .similar_keeper import SimilarKeeper
+
+        return SimilarKeeper(self)
+
+    def score_similar(self, key: int, *, limit: int) -> list[SearchHit]:
+        """Score the neighbours of the paper with this key, now (what ``similar`` keeps).
 
         Candidates come from two stages, nearest vectors and a keyword search on the title, so
-        a corpus without vectors still gets lexical neighbours; [] for an unknown paper."""
+        a corpus without vectors still gets lexical neighbours."""
         from . import similar as sim
         from .embedder import DEFAULT_RERANKER, paper_text
 
         self._follow_coverage()
-        key = self.store.paper_keys([paper_id]).get(paper_id)
-        me = self.store.papers_by_keys([key]).get(key) if key is not None else None
+        me = self.store.papers_by_keys([key]).get(key)
         if me is None:
             return []
         found: dict[int, None] = {}

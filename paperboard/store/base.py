@@ -20,6 +20,7 @@ from .accounts import AccountStore
 from .audit import AuditStore
 from .digest import DigestStore
 from .library import LibraryStore
+from .similar_cache import SimilarCacheStore
 from .vectors import VectorStore
 
 SortOrder = Literal["upvotes", "date"]
@@ -149,7 +150,10 @@ class PaperStore(ABC):
     def set_checkpoint(self, name: str, value: str | None) -> None: ...
 
 
-class Store(PaperStore, AccountStore, AccountRecoveryStore, DigestStore, VectorStore, LibraryStore, AuditStore, ABC):
+class Store(
+    PaperStore, AccountStore, AccountRecoveryStore, DigestStore, VectorStore, LibraryStore, AuditStore,
+    SimilarCacheStore, ABC,
+):  # fmt: skip
     """Everything the product stores. Owns connections and transactions."""
 
     url: str

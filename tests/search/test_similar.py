@@ -109,6 +109,10 @@ def test_corpus_vectors_then_transformer_vectors_are_fused(store, tmp_path):
     embed_missing(store, strong)
     embed_missing(store, strong, view=TITLE_VIEW)
     assert store.count_without_vectors(view_name(DEFAULT_RERANKER, TITLE_VIEW)) == 0
+    searcher = Searcher(store, index_dir=tmp_path / "index")
+    hits = searcher.similar("2507.00001", limit=3)
+    assert set(hits[0].parts) == {"lexical", "dense"}  # the kept list, served while it is rescored
+    searcher.similar_keeper.wait(timeout=60)
     hits, ids = similar_ids(store, tmp_path, "2507.00001", limit=3)
     assert set(hits[0].parts) == {"lexical", "minilm", "title"}
     assert ids[0] in {"2507.00002", "2507.00005"} and "2507.00004" not in ids[:2]
@@ -173,3 +177,72 @@ def test_pool_lexical_scores_equal_the_tfidf_scorer():
     want = dict(zip(cands, ref.score(query, list(cands)), strict=True))
     got = lexical_scores(query, cands)
     assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-12 for k in cands)
+
+
+# ------------------------------------------------------------------ kept per paper
+
+
+def test_similar_papers_are_scored_once_and_read_back(store, tmp_path, monkeypatch):
+    embed_missing(store, load_embedder())
+    searcher = Searcher(store, index_dir=tmp_path / "index")
+    first = searcher.similar("2507.00001", limit=6)
+    calls = []
+    monkeypatch.setattr(Searcher, "score_similar", lambda self, key, limit: calls.append(key) or [])
+    again = Searcher(store, index_dir=tmp_path / "index").similar("2507.00001", limit=6)  # another process, say
+    assert calls == [] and again
+    assert [(h.paper.id, round(h.score, 5), h.parts.keys()) for h in again] == [
+        (h.paper.id, round(h.score, 5), h.parts.keys()) for h in first]  # fmt: skip
+    assert [h.paper.id for h in searcher.similar("2507.00001", limit=2)] == [h.paper.id for h in first[:2]]
+    searcher.similar("2507.00001", limit=50)  # longer than what is kept: scored on request
+    assert len(calls) == 1
+
+
+def test_a_neighbour_hidden_since_is_dropped_and_the_list_rescored(store, tmp_path):
+    searcher = Searcher(store, index_dir=tmp_path / "index")
+    before = [h.paper.id for h in searcher.similar("2507.00001")]
+    gone = before[0]
+    store.set_hidden(gone, True)
+    shown = [h.paper.id for h in searcher.similar("2507.00001")]
+    assert shown == before[1:]
+    searcher.similar_keeper.wait(timeout=60)
+    key = store.paper_keys(["2507.00001"])["2507.00001"]
+    kept = [k for k, _, _ in store.kept_similar(key).neighbours]
+    assert store.paper_keys([gone])[gone] not in kept and len(kept) == len(before) - 1
+    store.set_hidden("2507.00001", True)
+    assert searcher.similar("2507.00001") == []  # a hidden paper has no page, kept list or not
+
+
+def test_a_kept_list_goes_stale_when_the_corpus_moves_and_time_passes(store, tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from paperboard.search import similar_keeper
+
+    searcher = Searcher(store, index_dir=tmp_path / "index")
+    keeper = searcher.similar_keeper
+    searcher.similar("2507.00003")
+    key = store.paper_keys(["2507.00003"])["2507.00003"]
+    kept = store.kept_similar(key)
+    assert not keeper.stale(kept)
+    assert not keeper.stale(kept, now=kept.computed_at + timedelta(days=30))  # nothing new arrived
+    store.upsert_papers([Paper(id="2507.00010", title="Diffusion policies for robot grasping in clutter",
+                               abstract="Robots grasp objects in clutter with diffusion policies.", feed_day="2025-07-02")])  # fmt: skip
+    assert not keeper.stale(kept)  # new papers, but the list is young: no rescoring per ingest batch
+    assert keeper.stale(kept, now=kept.computed_at + similar_keeper.REFRESH_AFTER + timedelta(minutes=1))
+    monkeypatch.setattr(similar_keeper, "REFRESH_AFTER", timedelta(0))
+    assert "2507.00010" not in [h.paper.id for h in searcher.similar("2507.00003")]  # served as kept ...
+    keeper.wait(timeout=60)
+    assert [h.paper.id for h in searcher.similar("2507.00003")][0] == "2507.00010"  # ... then rescored
+
+
+def test_the_worker_scores_the_newest_papers_ahead_of_their_first_visit(store, tmp_path):
+    from paperboard.search.backfill import VectorBackfill
+
+    store.upsert_papers([Paper(id="2507.00011", title="Quantum error thresholds revisited",
+                               abstract="Noisy qubits and fault tolerance.", feed_day="2025-07-03")])  # fmt: skip
+    backfill = VectorBackfill(store, tmp_path / "index")
+    while backfill.step():  # vectors first, then the kept lists
+        pass
+    keys = store.paper_keys([i for i, _, _ in PAPERS] + ["2507.00011"])
+    assert store.papers_without_kept_similar(list(keys.values())) == []  # both days: the newest two
+    assert backfill.warmed == len(keys)
+    assert backfill.step() == 0  # nothing left: the thread idles

@@ -1,0 +1,91 @@
+"""Kept similar-paper lists: a paper page reads its neighbours instead of scoring them per view.
+
+Scoring one paper's ~100 candidates (tokenising their abstracts, reading three kinds of
+vectors) is tens of milliseconds and the same for every visitor, so it is done once and kept
+(migration 0015); ``search.similar_cache`` decides when a kept list is stale. The SQL is
+written once for both backends (``store.sql``): one upsert and one keyed read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .sql import Dialect, now
+
+
+@dataclass(frozen=True, slots=True)
+class KeptSimilar:
+    paper_key: int
+    signature: str
+    head: str
+    """The change feed's position when it was computed (new papers move it); text, since a
+    PostgreSQL position does not fit a 64-bit integer."""
+    computed_at: datetime
+    neighbours: list[tuple[int, float, dict[str, float]]]
+    """(paper key, fused score, each signal's raw score), best first."""
+
+
+class SimilarCacheStore:
+    """Mixed into both stores; ``_dialect`` says which SQL flavour their connections speak."""
+
+    _db: Any
+    _dialect: Dialect
+
+    def kept_similar(self, paper_key: int) -> KeptSimilar | None:
+        with self._db.reader() as conn:
+            row = conn.execute(
+                self._dialect.sql(
+                    "SELECT paper_rowid, signature, head, computed_at, neighbours FROM similar_cache"
+                    " WHERE paper_rowid = ?"
+                ),
+                (int(paper_key),),
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            neighbours = [(int(k), float(s), dict(p)) for k, s, p in json.loads(row["neighbours"])]
+        except (ValueError, TypeError):
+            return None  # unreadable: recomputed like a missing row
+        return KeptSimilar(
+            int(row["paper_rowid"]), row["signature"], str(row["head"]),
+            self._dialect.read_ts(row["computed_at"]), neighbours,
+        )  # fmt: skip
+
+    def keep_similar(
+        self, paper_key: int, signature: str, head: int | str, neighbours: list[tuple[int, float, dict[str, float]]]
+    ) -> bool:
+        """Store (or replace) one paper's list; False when the paper is gone meanwhile."""
+        payload = json.dumps([[int(k), round(float(s), 6), {n: round(float(v), 6) for n, v in p.items()}]
+                              for k, s, p in neighbours])  # fmt: skip
+        with self._db.writer() as conn:
+            exists = conn.execute(self._dialect.sql("SELECT 1 AS one FROM papers WHERE rowid = ?"), (int(paper_key),)).fetchone()
+            if exists is None:
+                return False
+            conn.execute(
+                self._dialect.sql(
+                    "INSERT INTO similar_cache (paper_rowid, signature, head, computed_at, neighbours)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (paper_rowid) DO UPDATE SET"
+                    " signature = excluded.signature, head = excluded.head,"
+                    " computed_at = excluded.computed_at, neighbours = excluded.neighbours"
+                ),
+                (int(paper_key), signature, str(head), self._dialect.ts(now()), payload),
+            )
+        return True
+
+    def papers_without_kept_similar(self, keys: list[int]) -> list[int]:
+        """Of ``keys``, those with no kept list (the worker's warm-up fills them)."""
+        if not keys:
+            return []
+        with self._db.reader() as conn:
+            have = set()
+            for start in range(0, len(keys), 500):
+                chunk = [int(k) for k in keys[start : start + 500]]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    self._dialect.sql(f"SELECT paper_rowid FROM similar_cache WHERE paper_rowid IN ({marks})"), chunk
+                ).fetchall()
+                have.update(int(r["paper_rowid"]) for r in rows)
+        return [k for k in keys if k not in have]
