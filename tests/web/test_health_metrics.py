@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -236,7 +237,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.sqlite_only
-def test_metrics_from_either_of_two_workers_count_the_requests_of_both(tmp_path: Path, store_backend):
+def test_metrics_from_either_of_two_workers_count_the_requests_of_both_even_under_load(tmp_path: Path, store_backend):
     port, prom = _free_port(), tmp_path / "prom"
     prom.mkdir()
     (prom / "counter_1.db").write_bytes(b"left by an earlier run")  # must not be counted
@@ -262,6 +263,13 @@ def test_metrics_from_either_of_two_workers_count_the_requests_of_both(tmp_path:
             sent += 1
         assert len(pids) == 2, "every request went to one worker"
         assert {p.name for p in prom.glob("counter_*.db")} == {f"counter_{pid}.db" for pid in pids}
+
+        def hit(n: int) -> int:  # scrapes while requests are being served
+            return httpx.get(f"{base}/{'metrics' if n % 2 else 'healthz'}", headers={"Connection": "close"}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(hit, range(80))) == {200}
+        sent += 40
         for _ in range(6):  # whichever worker answers the scrape, it counts all requests
             text = httpx.get(f"{base}/metrics", headers={"Connection": "close"}).text
             assert sample(text, "paperboard_http_requests_total", route="/healthz", method="GET", status="200") == sent
