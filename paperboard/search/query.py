@@ -1,7 +1,9 @@
 """User query syntax, parsed once and handed to every engine.
 
 Supported: bare words, ``"exact phrase"``, ``-exclude`` (also ``-"phrase"``), field
-prefixes ``ti:`` ``au:`` ``abs:`` (a word or a quoted phrase) and the filter ``cat:cs.CL``.
+prefixes ``ti:`` ``au:`` ``abs:`` (a word or a quoted phrase) and the filter ``cat:cs.CL``
+(``-cat:`` is refused: no engine can exclude a category, and ignoring the minus would keep
+exactly the papers the user asked to drop).
 Anything else (FTS operators, SQL, punctuation) is treated as plain text, never passed to
 an engine verbatim, so a user cannot produce a syntax error in SQLite or PostgreSQL.
 """
@@ -87,6 +89,9 @@ def parse_query(text: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
         fname = (m.group("field") or "").lower()
         raw = m.group("phrase") if m.group("phrase") is not None else m.group("word")
         if fname == "cat" and raw:
+            if negated:  # read as ``cat:`` it would return only what the user excluded
+                what = m.group(0)[:40]
+                raise QueryError(f"excluding a category ({what}) is not supported; use cat: to keep one")
             cat = raw.strip()
             if re.fullmatch(r"[A-Za-z][A-Za-z\-]*(?:\.[A-Za-z\-]+)?", cat):
                 parsed.categories.append(cat)
