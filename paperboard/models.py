@@ -68,6 +68,9 @@ class Paper(BaseModel):
     feed_day: date
     submitted_by: str | None = None
     upvotes: Annotated[int, Field(ge=0)] = 0
+    tldr: str | None = None
+    """One sentence saying what the paper does (``paperboard.summarize``), computed here when
+    not given, so every way into the store (ingest, submission, harvest) carries one."""
 
     @field_validator("id")
     @classmethod
@@ -125,7 +128,7 @@ class Paper(BaseModel):
                     out.append(c)
         return out
 
-    @field_validator("comment", "journal_ref", "doi", "license", "organization", "submitted_by")
+    @field_validator("comment", "journal_ref", "doi", "license", "organization", "submitted_by", "tldr")
     @classmethod
     def _short_text(cls, v: str | None) -> str | None:
         if v is None:
@@ -151,6 +154,10 @@ class Paper(BaseModel):
             self.code_urls, self.project_urls = code, project
         if self.author_count is not None and self.author_count < len(self.authors):
             self.author_count = len(self.authors)
+        if not self.tldr:
+            from .summarize import tldr
+
+            self.tldr = tldr(self.title, self.abstract)
         return self
 
     # Derived, never stored.

@@ -1,0 +1,72 @@
+"""Choose and tidy the TL;DR: the best-scored candidate within the word limit, else the title.
+
+The model is a linear scorer (``tldr_model.json``, written by ``scripts/train_tldr.py``):
+pure Python arithmetic, no numpy on the hot path, so it runs inside the ingest parse worker
+at thousands of papers per second and needs nothing downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from .candidates import FEATURES, Scorer, sentence_parts
+
+MAX_WORDS = 30
+MODEL_PATH = Path(__file__).resolve().parent / "tldr_model.json"
+
+
+class ModelMismatch(RuntimeError):
+    """The model file was trained on other features than this code computes."""
+
+
+@cache
+def load_model(path: Path = MODEL_PATH) -> tuple[float, ...]:
+    """The weights, in ``FEATURES`` order."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != FEATURES:
+        raise ModelMismatch(f"{path} was trained on other features; retrain with scripts/train_tldr.py")
+    return tuple(float(w) for w in data["weights"])
+
+
+@cache
+def _scorer(weights: tuple[float, ...]) -> Scorer:
+    return Scorer(weights)
+
+
+def _tidy(text: str) -> str:
+    text = " ".join(text.split()).rstrip(" ,;:")
+    if text and text[-1] not in ".!?…":
+        text += "."
+    return text
+
+
+def _clip(text: str, limit: int = MAX_WORDS) -> str:
+    words = text.split()
+    if len(words) <= limit:
+        return text
+    return " ".join(words[:limit]).rstrip(" ,;:.") + "…"
+
+
+def tldr(title: str, abstract: str, *, weights: tuple[float, ...] | None = None) -> str:
+    """One sentence of at most ``MAX_WORDS`` words saying what the paper does; never empty
+    while the title is not.
+
+    The best-scored candidate that fits the limit; if every sentence is longer, the best one
+    cut at the limit. With no abstract sentence to choose from, the title stands in."""
+    scorer = _scorer(weights or load_model())
+    best: tuple[float, str] | None = None
+    best_long: tuple[float, str] | None = None
+    for parts in sentence_parts(title or "", abstract or ""):
+        for score, text, words in scorer.scored(parts):
+            if words <= MAX_WORDS:
+                if best is None or score > best[0]:
+                    best = (score, text)
+            elif best_long is None or score > best_long[0]:
+                best_long = (score, text)
+    if best is not None:
+        return _tidy(best[1])
+    if best_long is not None:
+        return _clip(_tidy(best_long[1]))
+    return _clip(" ".join((title or "").split()))
