@@ -21,6 +21,7 @@ from .audit import AuditStore
 from .digest import DigestStore
 from .library import LibraryStore
 from .similar_cache import SimilarCacheStore
+from .tldr import TldrStore
 from .vectors import VectorStore
 
 SortOrder = Literal["upvotes", "date"]
@@ -152,7 +153,7 @@ class PaperStore(ABC):
 
 class Store(
     PaperStore, AccountStore, AccountRecoveryStore, DigestStore, VectorStore, LibraryStore, AuditStore,
-    SimilarCacheStore, ABC,
+    SimilarCacheStore, TldrStore, ABC,
 ):  # fmt: skip
     """Everything the product stores. Owns connections and transactions."""
 

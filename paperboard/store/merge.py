@@ -14,11 +14,12 @@ from typing import Any
 
 from ..ids import LOCAL_ID, title_key
 from ..models import Paper
+from ..summarize import tldr
 
 JSON_LIST = ("authors", "categories", "code_urls", "project_urls")
 CONTENT = (
     "version", "title", "title_key", "abstract", "authors", "categories", "primary_category",
-    "updated", "comment", "journal_ref", "doi", "license", "code_urls", "project_urls",
+    "updated", "comment", "journal_ref", "doi", "license", "code_urls", "project_urls", "tldr",
 )  # fmt: skip
 COLUMNS = (
     "id", *CONTENT, "author_count", "published", "organization", "organization_rank", "feed_day",
@@ -62,6 +63,7 @@ def paper_to_row(p: Paper) -> dict[str, Any]:
         "base_upvotes": p.upvotes,
         "upvotes": p.upvotes,
         "hidden": 0,
+        "tldr": p.tldr or tldr(p.title, p.abstract),  # a Paper built without validation has none
     }
     if row["organization"]:
         row["organization_rank"] = _rank_text(_newness(row))

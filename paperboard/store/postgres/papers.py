@@ -86,6 +86,7 @@ def row_to_paper(d: dict[str, Any]) -> Paper:
         feed_day=d["feed_day"],
         submitted_by=d["submitted_by"],
         upvotes=d["upvotes"],
+        tldr=d.get("tldr"),
     )
 
 

@@ -46,6 +46,7 @@ def row_to_paper(row: sqlite3.Row | dict[str, Any]) -> Paper:
         feed_day=date.fromisoformat(d["feed_day"]),
         submitted_by=d["submitted_by"],
         upvotes=d["upvotes"],
+        tldr=d.get("tldr"),
     )
 
 
