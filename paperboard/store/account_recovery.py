@@ -18,17 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from .accounts import User
+from .accounts import User, chunks
 from .sql import Dialect, now
 
 TokenPurpose = Literal["reset", "email"]
-T = TypeVar("T")
-CHUNK = 500
 SWEEP_AFTER = timedelta(days=1)
 """Expired tokens are kept a day, so a late click is told "expired", not "not valid"."""
-"""Ids per ``IN`` list: far below SQLite's bind limit."""
 
 
 class TokenRefused(ValueError):
@@ -56,15 +53,13 @@ class Deletion:
     subscriptions: int
 
 
-def _chunks(ids: list[str]) -> list[list[str]]:
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
-
-
 class AccountRecoveryStore:
     """Mixed into both stores; ``_db``/``_dialect`` come from the concrete store."""
 
     _db: Any
     _dialect: Dialect
+    _user_of: Callable[[Any], User]
+    _write: Callable[..., Any]
 
     def _q(self, text: str) -> str:
         return self._dialect.sql(text)
@@ -73,15 +68,6 @@ class AccountRecoveryStore:
         ts = self._dialect.read_ts(value)
         return ts.isoformat() if ts is not None else None
 
-    def _transaction(self, work: Callable[[Any], T]) -> T:
-        """``work`` in one write transaction (retried on PostgreSQL's deadlocks and
-        serialization failures, which restart the whole unit)."""
-        run = getattr(self._db, "run", None)
-        if run is not None:
-            return run(work)
-        with self._db.writer() as conn:
-            return work(conn)
-
     def _user_row(self, conn: Any, user_id: int) -> Any:
         return conn.execute(
             self._q(
@@ -89,10 +75,6 @@ class AccountRecoveryStore:
             ),
             (user_id,),
         ).fetchone()
-
-    def _user(self, row: Any) -> User:
-        return User(row["id"], row["username"], row["email"], bool(row["is_admin"]),
-                    self._dialect.read_ts(row["created_at"]))  # type: ignore[arg-type]  # fmt: skip
 
     # -- finding accounts -------------------------------------------------------------------
     def users_by_email(self, email: str) -> list[User]:
@@ -103,7 +85,7 @@ class AccountRecoveryStore:
                         " WHERE lower(email) = lower(?) ORDER BY id"),
                 (email,),
             ).fetchall()  # fmt: skip
-        return [self._user(r) for r in rows]
+        return [self._user_of(r) for r in rows]
 
     # -- tokens -----------------------------------------------------------------------------
     def create_account_token(
@@ -148,7 +130,9 @@ class AccountRecoveryStore:
                 "this link is not valid: it may have been cut or changed, or its account is gone"
             )
         if token.used_at is not None:
-            raise TokenRefused("this link was already used, or a newer change to the account replaced it")
+            raise TokenRefused(
+                "this link was already used, or a newer change to the account replaced it"
+            )
         if token.expires_at <= at:
             raise TokenRefused("this link has expired")
         user = self._user_row(conn, user_id)
@@ -161,7 +145,7 @@ class AccountRecoveryStore:
     def check_account_token(self, token_hash: str, user_id: int, purpose: TokenPurpose) -> User:
         """The account a link would change, or ``TokenRefused``; changes nothing."""
         with self._db.reader() as conn:
-            return self._user(self._usable(conn, token_hash, user_id, purpose, now())[1])
+            return self._user_of(self._usable(conn, token_hash, user_id, purpose, now())[1])
 
     def _use(self, conn: Any, token_hash: str, at: datetime) -> None:
         cur = conn.execute(
@@ -197,9 +181,9 @@ class AccountRecoveryStore:
             )
             conn.execute(self._q("DELETE FROM sessions WHERE user_id = ?"), (user_id,))
             self._void(conn, user_id, ("reset",), at)
-            return self._user(user)
+            return self._user_of(user)
 
-        return self._transaction(work)
+        return self._write(work)
 
     def change_email_with_token(self, token_hash: str, user_id: int) -> User:
         """Set the address a confirmation link was mailed to; links sent to the old address
@@ -211,9 +195,9 @@ class AccountRecoveryStore:
             self._use(conn, token_hash, at)
             conn.execute(self._q("UPDATE users SET email = ? WHERE id = ?"), (token.email, user_id))
             self._void(conn, user_id, ("reset", "email"), at)
-            return self._user(self._user_row(conn, user_id))
+            return self._user_of(self._user_row(conn, user_id))
 
-        return self._transaction(work)
+        return self._write(work)
 
     # -- the user's own data ----------------------------------------------------------------
     def export_account(self, user_id: int) -> dict[str, Any] | None:
@@ -299,11 +283,11 @@ class AccountRecoveryStore:
             voted = [r["paper_id"] for r in conn.execute(
                 q("SELECT paper_id FROM votes WHERE user_id = ? ORDER BY paper_id"), (user_id,))]  # fmt: skip
             if is_pg:  # a concurrent vote waits for us, then recounts with our deletion seen
-                for part in _chunks(voted):
+                for part in chunks(voted):
                     conn.execute(q(f"SELECT id FROM papers WHERE id IN ({', '.join('?' * len(part))})"
                                    " ORDER BY id FOR NO KEY UPDATE"), part).fetchall()  # fmt: skip
             conn.execute(q("DELETE FROM votes WHERE user_id = ?"), (user_id,))
-            for part in _chunks(voted):
+            for part in chunks(voted):
                 conn.execute(
                     q("UPDATE papers SET upvotes = base_upvotes + (SELECT COUNT(*) FROM votes v"
                       f" WHERE v.paper_id = papers.id) WHERE id IN ({', '.join('?' * len(part))})"),
@@ -331,4 +315,4 @@ class AccountRecoveryStore:
                 subs,
             )
 
-        return self._transaction(work)
+        return self._write(work)
