@@ -172,6 +172,7 @@ class Composer:
                 "authors": authors_line(paper),
                 "upvotes": paper.upvotes,
                 "summary": one_line_summary(paper.abstract),
+                "tldr": paper.tldr,
             }
             self._views[paper.id] = view
         return view

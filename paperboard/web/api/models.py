@@ -48,6 +48,7 @@ class PaperOut(BaseModel):
     id: str = Field(description="arXiv id without version, or a local pb-… id")
     title: str
     summary: str = Field(description="The abstract")
+    tldr: str | None = Field(description="One sentence saying what the paper does (null until computed)")
     authors: list[Author]
     numAuthors: int
     publishedAt: datetime | None = Field(description="First arXiv version")
@@ -81,6 +82,7 @@ class DailyPaper(BaseModel):
     paper: PaperOut
     title: str
     summary: str
+    tldr: str | None = Field(None, description="The paper's one-sentence TL;DR")
     publishedAt: datetime = Field(description="When the paper went on the daily feed")
     numComments: int
     submittedBy: Submitter | None
@@ -124,6 +126,7 @@ def paper_out(paper: Paper, comments: int, now: datetime) -> PaperOut:
         id=paper.id,
         title=paper.title,
         summary=paper.abstract,
+        tldr=paper.tldr,
         authors=[Author(name=a) for a in paper.authors],
         numAuthors=paper.n_authors,
         publishedAt=paper.published,
@@ -153,7 +156,7 @@ def paper_out(paper: Paper, comments: int, now: datetime) -> PaperOut:
 def daily_paper(paper: Paper, comments: int, now: datetime) -> DailyPaper:
     p = paper_out(paper, comments, now)
     return DailyPaper(
-        paper=p, title=p.title, summary=p.summary, publishedAt=p.submittedOnDailyAt,
+        paper=p, title=p.title, summary=p.summary, tldr=p.tldr, publishedAt=p.submittedOnDailyAt,
         numComments=comments, submittedBy=p.submittedBy, organization=p.organization,
         trending_score=p.trending_score, trending=p.trending,
     )  # fmt: skip

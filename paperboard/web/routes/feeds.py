@@ -48,7 +48,7 @@ def build_feed(request: Request, title: str, subtitle: str, page: str, papers: l
         entry.guid(url, permalink=True)
         entry.title(_clean(p.title))
         entry.link(href=url)
-        summary = _clean(first_sentence(p.abstract, 400) or p.title)
+        summary = _clean(p.tldr or first_sentence(p.abstract, 400) or p.title)  # the TL;DR, once stored
         entry.summary(summary)
         entry.description(summary)
         when = p.published or datetime.combine(p.feed_day, time(0), tzinfo=UTC)
