@@ -13,15 +13,17 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-_NEW = r"(?P<new>\d{4}\.\d{4,5})"
-_OLD = r"(?P<old>[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})"
-_VERSION = r"(?:v(?P<version>\d{1,3}))?"
-_BARE = re.compile(rf"^(?:{_NEW}|{_OLD}){_VERSION}$")
+# ASCII digits only (``\d`` also matches e.g. Arabic-Indic ones), ``\Z`` not ``$`` (which
+# matches before a final newline), and the id itself case-sensitive (``HEP-TH/9901001`` is
+# not a key the store or arXiv knows): each let through a string that is not a paper key.
+_NEW = r"(?P<new>[0-9]{4}\.[0-9]{4,5})"
+_OLD = r"(?P<old>[a-z][a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})"
+_VERSION = r"(?:[vV](?P<version>[1-9][0-9]{0,2}))?"  # v1 is the first version
+_BARE = re.compile(rf"^(?:{_NEW}|{_OLD}){_VERSION}\Z")
 _IN_TEXT = re.compile(
-    rf"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|arxiv:\s*)?(?:{_NEW}|{_OLD}){_VERSION}(?:\.pdf)?",
-    re.IGNORECASE,
+    rf"(?i:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|arxiv:\s*)?(?:{_NEW}|{_OLD}){_VERSION}(?i:\.pdf)?"
 )
-LOCAL_ID = re.compile(r"^pb-[0-9a-f]{10}$")
+LOCAL_ID = re.compile(r"^pb-[0-9a-f]{10}\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,10 @@ class Paper(BaseModel):
     @field_validator("published", "updated")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
-        return utc(v) if v is not None else None
+        try:
+            return utc(v) if v is not None else None
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC datetime
+            raise ValueError(f"date out of range: {v.isoformat()}") from None
 
     @model_validator(mode="after")
     def _derive(self) -> Paper:

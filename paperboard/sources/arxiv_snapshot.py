@@ -83,7 +83,7 @@ def _versions(raw: Any) -> tuple[int, datetime, datetime] | str:
         created = v.get("created")
         try:
             when = parsedate_to_datetime(created) if isinstance(created, str) else None
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # year 99999999999999999999
             when = None
         if when is None:
             return f"versions[{i}]: invalid date {str(created)[:40]!r}"

@@ -13,6 +13,7 @@ file still lets every entry before it land.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ SOURCE = "hf-daily"
 CHUNK = 1 << 16
 MAX_ENTRY_CHARS = MAX_LINE_BYTES
 _WS = " \t\r\n"
+_OBJECT_LINE = re.compile(r"^[ \t]*\{", re.MULTILINE)
 
 
 def _timestamp(value: Any, what: str) -> datetime | str | None:
@@ -36,8 +38,8 @@ def _timestamp(value: Any, what: str) -> datetime | str | None:
     if not isinstance(value, str):
         return f"{what} is not a string"
     try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
+        return utc(datetime.fromisoformat(value.strip()))
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+01:00 has no UTC time
         return f"{what}: invalid date {value[:40]!r}"
 
 
@@ -169,6 +171,15 @@ def _iter_array(fh: IO[str], buf: str, name: str) -> Iterator[SourceItem]:
             return
         ch = buf[pos]
         if ch == "]" and (not expect_entry or index == 0):
+            pos += 1
+            while True:  # what follows the array would otherwise be dropped without a word
+                while pos < len(buf) and buf[pos] in _WS:
+                    pos += 1
+                if pos < len(buf) or eof:
+                    break
+                fill()
+            if pos < len(buf):
+                yield RecordError(SOURCE, name, "content after the JSON array's end; it was not read")
             return
         if not expect_entry:
             if ch != ",":
@@ -233,7 +244,7 @@ def read(path: str | Path) -> Iterator[SourceItem]:
             except (OSError, EOFError) as exc:  # truncated gzip mid-array
                 yield RecordError(SOURCE, path.name, f"unreadable: {exc}")
             return
-        if buf[0] != "{":
+        if not _OBJECT_LINE.search(buf):  # a bad first line must not cost the good ones after it
             yield RecordError(SOURCE, path.name, "not a JSON array or JSON-lines file")
             return
     yield from iter_json_lines(SOURCE, path, convert)
