@@ -10,7 +10,6 @@ The rules are general English, not fitted to any paper; which candidate wins is 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -19,7 +18,7 @@ from .sentences import split_sentences
 WORD = re.compile(r"[a-z0-9]+")
 """Words as ROUGE counts them (rouge-score's tokenizer: lower case, letters and digits)."""
 _WORD_ANY_CASE = re.compile(r"[A-Za-z0-9]+")
-"""The same words found in the original text, so their positions are the text's own."""
+"""The same words found in the original text, so a cut's position counts its words."""
 
 STOPWORDS = frozenset(
     "a an the of and or in on for to with by from at as is are was were be been being this that"
@@ -44,15 +43,15 @@ _LEAD = re.compile(
 """A leading clause that only links the sentence to its neighbours."""
 
 _CUT = re.compile(
-    r",\s+(?:which|where|while|whereas|thereby|thus|and thus|allowing|enabling|leading|resulting"
+    r"(?=[,;: ])(?:,\s+(?:which|where|while|whereas|thereby|thus|and thus|allowing|enabling|leading|resulting"
     r"|making|yielding|achieving|as well as|and|but|such that|so that|i\.e\.|e\.g\.|including"
     r"|by|through|via|using|with|without|based on)\b"
-    r"|;|:\s| -- | — | (?:by|through|via|using|in order to|so as to|based on|without|while)\b|\s\(",
-    re.IGNORECASE,
+    r"|;|:\s| -- | — | (?:by|through|via|using|in order to|so as to|based on|without|while)\b|\s\()",
 )
-"""Where a sentence can end early and still say its main point."""
+"""Where a sentence can end early and still say its main point (matched in lower case; the
+lookahead lets most positions fail at once)."""
 
-_WEAK_CUT = re.compile(r" (?:and|that|with|for|in|on|across|over|to|from|at|under) ", re.IGNORECASE)
+_WEAK_CUT = re.compile(r" (?:and|that|with|for|in|on|across|over|to|from|at|under) ")
 """Where a sentence can end early if it must: the head is a clause, though less often a whole one."""
 MIN_WEAK_CUT_WORDS = 8
 
@@ -104,8 +103,11 @@ def _cuts(base: str) -> list[tuple[int, int]]:
     total = base.count(" ") + 1
     out: list[tuple[int, int]] = []
     seen: set[int] = set()
+    lowered = base.lower()
+    if len(lowered) != len(base):  # a rare letter whose lower case is longer: positions would shift
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in base)
     for kind, pattern, least in ((1, _CUT, MIN_CUT_WORDS), (2, _WEAK_CUT, MIN_WEAK_CUT_WORDS)):
-        for m in pattern.finditer(base):
+        for m in pattern.finditer(lowered):
             end = m.start()
             while end and base[end - 1] in " ,;:":
                 end -= 1
@@ -131,7 +133,6 @@ class SentenceParts:
     constant: list[float]  # bias and position: the features a cut does not change
     starts: list[float]
     n_words: int
-    ends: list[int]  # character end of each word
     content: list[int]
     central: list[int]
     unique_content: list[int]
@@ -145,7 +146,7 @@ class SentenceParts:
     others: int
 
     def words_before(self, end: int, kind: int) -> int:
-        return self.n_words if kind == 0 else bisect_right(self.ends, end)
+        return self.n_words if kind == 0 else len(_WORD_ANY_CASE.findall(self.text, 0, end))
 
     def candidate_text(self, end: int, kind: int) -> str:
         return self.text if kind == 0 else self.text[:end] + "."
@@ -160,8 +161,7 @@ def sentence_parts(title: str, abstract: str) -> list[SentenceParts]:
     sentences = [strip_lead(s) for s in raw]
     n = len(sentences)
     title_words = set(tokens(title)) - STOPWORDS
-    matches = [list(_WORD_ANY_CASE.finditer(s)) for s in sentences]
-    words_of = [[m.group().lower() for m in found] for found in matches]
+    words_of = [" ".join(_WORD_ANY_CASE.findall(s)).lower().split() for s in sentences]
     spread: dict[str, int] = {}
     for words in words_of:
         for w in set(words).difference(STOPWORDS):
@@ -191,7 +191,6 @@ def sentence_parts(title: str, abstract: str) -> list[SentenceParts]:
             constant=[1.0, float(i == 0), float(i == n - 1), i / others, min(i, 6) / 6, n / 10],
             starts=[float(words[0] in ("we", "our")), float(words[0] in ("this", "it", "these", "such", "they", "however"))],
             n_words=len(words),
-            ends=[m.end() for m in matches[i]],
             content=content, central=central, unique_content=unique_content, in_title=in_title,
             cue_at=cue_at,
             digit=_first(_DIGIT, sentence), percent=_at(sentence, "%"), paren=_at(sentence, "("),
