@@ -37,7 +37,7 @@ def _register() -> None:
     # Optional command modules from other parts of the product; each registers itself.
     import importlib
 
-    for name in ("users", "tokens", "digest", "embed", "db_copy", "library", "tldr"):
+    for name in ("users", "tokens", "digest", "embed", "db_copy", "library", "map", "tldr"):
         try:
             mod = importlib.import_module(f"paperboard.commands.{name}")
         except ModuleNotFoundError as exc:

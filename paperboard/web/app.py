@@ -93,7 +93,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     for module in (health, metrics, api_papers, accounts, submit, feeds, stats, docs, admin, pages, paper):
         app.include_router(module.router)
-    for optional in ("subscriptions", "library", "foryou"):
+    for optional in ("subscriptions", "library", "foryou", "map"):
         _include_optional(app, f"paperboard.web.routes.{optional}")
     _include_optional(app, "paperboard.web.api.library")
     return app

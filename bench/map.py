@@ -1,0 +1,345 @@
+"""The map of the field: which 2-D projection, measured on the real corpus.
+
+On 5,000 papers sampled from the prepared 75k store (bench/lib/corpus.py), with the
+product's own vectors (the transformer ``minilm-l6-int8`` where the store has them, else the
+corpus model ``minilm-static-256``), for PCA (the baseline) and each method tried:
+
+- **kNN kept**: the share of each paper's 10 nearest neighbours in the vector space (cosine)
+  that are among its 10 nearest on the map (euclidean);
+- build time and peak RSS (each method runs in a fresh process; RSS includes the
+  interpreter and the 5,000 x 384 sample, shown by the ``(baseline)`` row);
+- **placement**: the method is fitted on 4,500 papers and the other 500 are placed
+  incrementally, (a) by the product's kNN placement among the already-placed papers and
+  (b) by the method's own ``transform`` where it has one; they are compared with a full
+  rebuild on all 5,000: the kNN kept of the placed papers (the rebuild's own figure
+  beside it) and their distance from where the rebuild puts them, after aligning the
+  rebuild onto the incremental map (Procrustes on the 4,500 shared papers), in units of
+  the map's RMS radius.
+
+Then the product's build (``paperboard.map.build``) of the whole 75k corpus is timed in a
+fresh process (target <= 5 min on 2 cores) and 500 papers are placed into it (target
+<= 5 s), with the machine's load average printed beside, because figures taken on a busy
+machine move 2-3x.
+
+    python bench/map.py                    # everything (a few minutes per method)
+    python bench/map.py --methods pca,opentsne --no-full
+    python bench/map.py --render           # the WebGL scatter libraries in headless Chromium
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.lib.corpus import prepared_75k  # noqa: E402
+
+K = 10
+METHODS = ("pca", "opentsne", "umap", "pacmap")
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def open_prepared():
+    from paperboard.store import open_store
+
+    data_dir = prepared_75k()
+    # migrate=False: the prepared store is read, never changed.
+    return data_dir, open_store(f"sqlite:///{data_dir / 'paperboard.db'}", migrate=False)
+
+
+# -- neighbour measures ----------------------------------------------------------------------
+def vector_knn(vectors: np.ndarray, k: int = K) -> np.ndarray:
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argpartition(-sims, k, axis=1)[:, :k]
+
+
+def map_knn(coords: np.ndarray, k: int = K, rows: np.ndarray | None = None) -> np.ndarray:
+    coords = coords.astype(np.float64)
+    rows = np.arange(len(coords)) if rows is None else rows
+    sq = (coords**2).sum(axis=1)
+    d = sq[rows, None] + sq[None, :] - 2 * coords[rows] @ coords.T
+    d[np.arange(len(rows)), rows] = np.inf
+    return np.argpartition(d, k, axis=1)[:, :k]
+
+
+def kept(true_nn: np.ndarray, found_nn: np.ndarray) -> float:
+    return float(
+        np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(true_nn, found_nn, strict=True)])
+    )
+
+
+def procrustes_onto(source: np.ndarray, target: np.ndarray):
+    """The similarity transform (rotation or reflection, scale, shift) that best maps the
+    rows of ``source`` onto ``target``: a t-SNE picture is only defined up to one."""
+    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    a, b = source - mu_s, target - mu_t
+    u, s, vt = np.linalg.svd(a.T @ b)
+    r = u @ vt
+    scale = s.sum() / (a**2).sum()
+    return lambda x: (x - mu_s) @ r * scale + mu_t
+
+
+# -- one method in a fresh process -----------------------------------------------------------
+def child(method: str, sample_path: str, n_new: int) -> dict:
+    from paperboard.map.projection import knn_position, project
+
+    vectors = np.load(sample_path)
+    n = len(vectors)
+    base_rss = rss_mb()
+    if method == "(baseline)":
+        return {"method": method, "rss_mb": base_rss}
+    true_nn = vector_knn(vectors)
+
+    t = time.perf_counter()
+    full = project(vectors, method)
+    seconds = time.perf_counter() - t
+    out = {
+        "method": method,
+        "seconds": seconds,
+        "kept": kept(true_nn, map_knn(full)),
+        "rss_mb": rss_mb(),
+    }
+
+    # Incremental placement: fit on the first n - n_new, place the rest.
+    base, new = np.arange(n - n_new), np.arange(n - n_new, n)
+    fitted = project(vectors[base], method)
+    sims = vectors[new] @ vectors[base].T
+    align = procrustes_onto(full[base], fitted)
+    rebuilt_new = align(full[new])
+    radius = 1.0  # project() scales every map to RMS radius 1
+
+    def judge(
+        placed: np.ndarray, onto: np.ndarray = fitted, rebuilt: np.ndarray = rebuilt_new
+    ) -> dict:
+        combined = np.vstack([onto, placed])
+        return {
+            "kept": kept(true_nn[new], map_knn(combined, rows=new)),
+            "error": float(np.median(np.linalg.norm(placed - rebuilt, axis=1)) / radius),
+        }
+
+    out["rebuild_kept_new"] = kept(true_nn[new], map_knn(full, rows=new))
+    variants = {"knn10": (10, None), "knn5": (5, None), "knn20": (20, None), "knn10-mean": (10, 1e9),
+                "knn10-t0.05": (10, 0.05)}  # fmt: skip
+    for name, (k, temperature) in variants.items():
+        t = time.perf_counter()
+        top = np.argpartition(-sims, k, axis=1)[:, :k]
+        kwargs = {} if temperature is None else {"temperature": temperature}
+        placed = knn_position(fitted[top], np.take_along_axis(sims, top, axis=1), **kwargs)
+        out[name] = {**judge(placed), "seconds": time.perf_counter() - t}
+    transformed = method_transform(method, vectors[base], vectors[new])
+    if transformed is not None:
+        own_fit, coords, secs = transformed
+        # The method's model is fitted again here (project() keeps none): judged on that map.
+        own_rebuilt = procrustes_onto(full[base], own_fit)(full[new])
+        out["transform"] = {**judge(coords, own_fit, own_rebuilt), "seconds": secs}
+    out["rss_mb"] = max(out["rss_mb"], rss_mb())
+    return out
+
+
+def method_transform(method: str, base: np.ndarray, new: np.ndarray):
+    """(fitted map, placed papers, seconds) by the method's own out-of-sample placement,
+    both in project()'s normalised coordinates."""
+    if method == "opentsne":
+        from openTSNE import TSNE
+
+        emb = TSNE(
+            perplexity=30, metric="cosine", initialization="pca", n_jobs=2, random_state=0
+        ).fit(base)
+        t = time.perf_counter()
+        placed = np.asarray(emb.transform(new))
+        secs = time.perf_counter() - t
+        fitted = np.asarray(emb)
+    elif method == "umap":
+        import umap
+
+        reducer = umap.UMAP(n_neighbors=15, min_dist=0.1, metric="cosine", n_jobs=2, init="pca")
+        fitted = reducer.fit_transform(base)
+        t = time.perf_counter()
+        placed = reducer.transform(new)
+        secs = time.perf_counter() - t
+    elif method == "pacmap":
+        import pacmap
+
+        reducer = pacmap.PaCMAP(n_components=2, n_neighbors=10, random_state=0, save_tree=True)
+        fitted = reducer.fit_transform(base, init="pca")
+        t = time.perf_counter()
+        placed = reducer.transform(new, basis=base)
+        secs = time.perf_counter() - t
+    else:
+        return None
+    # project() centres and scales by the fitted map; apply the same to the placed points.
+    mean = fitted.mean(axis=0)
+    scale = np.sqrt(((fitted - mean) ** 2).sum(axis=1).mean())
+    norm = lambda a: ((np.asarray(a) - mean) / scale).astype(np.float32)  # noqa: E731
+    return norm(fitted), norm(placed), secs
+
+
+def run_child(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# -- the product's build at 75k --------------------------------------------------------------
+def full_child(index_copy: str, n_place: int) -> dict:
+    from paperboard.map.build import build_map, place_keys
+
+    _, store = open_prepared()
+    t = time.perf_counter()
+    data = build_map(store)
+    build_seconds = time.perf_counter() - t
+    out = {"papers": len(data), "model": data.model, "method": data.method, "build_seconds": build_seconds,
+           "build_rss_mb": rss_mb(), "levels": [len(level) for level in data.labels]}  # fmt: skip
+    # A day's new papers: the newest n_place taken off the map, then placed back.
+    newest = np.argsort(data.keys)[-n_place:]
+    keys = data.keys[newest].copy()
+    before = data.xy[newest].copy()
+    smaller = data.without(newest)
+    t = time.perf_counter()
+    placed = place_keys(store, smaller, keys.tolist(), index_dir=Path(index_copy))
+    out["place_seconds"] = time.perf_counter() - t
+    out["placed"] = placed.placed
+    after = placed.data.xy[placed.data.rows_of(keys)]
+    out["place_error"] = float(np.median(np.linalg.norm(after - before, axis=1)))
+    store.close()
+    return out
+
+
+def full(n_place: int) -> dict:
+    from paperboard.map.build import map_model
+
+    data_dir, store = open_prepared()
+    model = map_model(store)
+    store.close()
+    with tempfile.TemporaryDirectory(prefix="map-bench-") as tmp:
+        # The prepared vector index is copied, so nothing is ever written into the cache.
+        for f in (data_dir / "index").glob(f"{model}*"):
+            shutil.copy2(f, Path(tmp) / f.name)
+        print(f"full build at 75k ({load()}) ...", flush=True)
+        out = run_child(["--full-child", tmp, "--place", str(n_place)])
+    out["load_after"] = load()
+    return out
+
+
+# -- rendering libraries ---------------------------------------------------------------------
+def render() -> None:
+    from bench.map_render import measure
+
+    measure()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--sample", type=int, default=5000)
+    ap.add_argument(
+        "--new", type=int, default=500, help="papers placed incrementally in the sample"
+    )
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--no-full", action="store_true", help="skip the 75k build")
+    ap.add_argument("--only-full", action="store_true")
+    ap.add_argument("--place", type=int, default=500, help="papers placed into the 75k map")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--sample-file", help=argparse.SUPPRESS)
+    ap.add_argument("--full-child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.sample_file, args.new)))
+        return
+    if args.full_child:
+        print(json.dumps(full_child(args.full_child, args.place)))
+        return
+
+    if not args.only_full:
+        from paperboard.map.build import map_model
+
+        _, store = open_prepared()
+        model = map_model(store)
+        keys, vectors = [], []
+        for batch in store.iter_vectors(model):
+            keys.append(batch.keys)
+            vectors.append(batch.vectors)
+        store.close()
+        vectors = np.vstack(vectors)
+        rng = np.random.default_rng(args.seed)
+        pick = rng.choice(len(vectors), size=min(args.sample, len(vectors)), replace=False)
+        print(
+            f"{len(pick):,} of {len(vectors):,} papers, model {model}, {vectors.shape[1]} dims; {load()}"
+        )
+        with tempfile.TemporaryDirectory(prefix="map-bench-") as tmp:
+            sample = Path(tmp) / "sample.npy"
+            np.save(sample, vectors[pick])
+            rows = [run_child(["--child", "(baseline)", "--sample-file", str(sample)])]
+            for method in args.methods.split(","):
+                print(f"  {method} ...", flush=True)
+                rows.append(
+                    run_child(
+                        ["--child", method, "--sample-file", str(sample), "--new", str(args.new)]
+                    )
+                )
+        print_table(rows, args.new)
+    if not args.no_full:
+        out = full(args.place)
+        if "error" in out:
+            print(f"75k build failed: {out['error']}")
+            return
+        print(
+            f"\nproduct build, whole corpus: {out['papers']:,} papers, model {out['model']}, method {out['method']}"
+        )
+        print(f"  build {out['build_seconds']:.1f} s (target <= 300 s), peak RSS {out['build_rss_mb']:.0f} MB,"
+              f" clusters per level {out['levels']}")  # fmt: skip
+        print(f"  place {out['placed']} new papers: {out['place_seconds']:.2f} s (target <= 5 s);"
+              f" median distance from their built position {out['place_error']:.3f} map radii")  # fmt: skip
+        print(f"  {out['load_after']} (after)")
+
+
+def print_table(rows: list[dict], n_new: int) -> None:
+    print("\n| method | build s | peak RSS MB | kNN kept (10) | placed: rebuild kNN kept | placed kNN kept"
+          " | placed error (radii) | place s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r.get('method', '?')} | failed: {r['error']} |")
+            continue
+        if r["method"] == "(baseline)":
+            print(f"| (baseline: interpreter + sample) | | {r['rss_mb']:.0f} | | | | | |")
+            continue
+        for name in ("knn10", "knn5", "knn20", "knn10-mean", "knn10-t0.05", "transform"):
+            if name not in r:
+                continue
+            p = r[name]
+            head = (f"| {r['method']} | {r['seconds']:.1f} | {r['rss_mb']:.0f} | {r['kept']:.3f} | {r['rebuild_kept_new']:.3f}"
+                    if name == "knn10" else f"| ↳ {name} | | | | ")  # fmt: skip
+            print(f"{head} | {name}: {p['kept']:.3f} | {p['error']:.3f} | {p['seconds']:.3f} |")
+    print(
+        f"(placed = {n_new} papers placed into a map of the other papers; error = median distance from"
+        " the full rebuild's position after Procrustes alignment, in map radii)"
+    )
+
+
+if __name__ == "__main__":
+    main()
