@@ -125,6 +125,7 @@ class Worker:
         flush_interval: float = 60.0,
         sender_factory: Callable[[], OutboxSender] | None = None,
         backfill: bool = False,
+        map_refresh: bool | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -136,6 +137,9 @@ class Worker:
         self.sender_factory = sender_factory or (lambda: OutboxSender(settings, store, clock=clock))
         self.backfill = backfill
         """Embed missing search vectors in a background thread while running (search/backfill.py)."""
+        self.map_refresh = backfill if map_refresh is None else map_refresh
+        """Keep the map of the field current while running (map/service.py): papers placed as
+        their vectors arrive, the whole map rebuilt once a day. Follows ``backfill`` unless set."""
 
     def due_day(self, now: datetime) -> date | None:
         """Today's local day if its run time has passed and it has not run yet."""
@@ -219,6 +223,12 @@ class Worker:
             from ..search.backfill import VectorBackfill
 
             backfill = VectorBackfill(self.store, self.settings.data_dir / "index").start()
+        map_refresher = None
+        if self.map_refresh:
+            from ..map.service import MapRefresher
+
+            today = lambda: self.schedule.local_day(self.clock()).isoformat()  # noqa: E731
+            map_refresher = MapRefresher(self.store, self.settings.data_dir, today=today).start()
         n = 0
         try:
             while iterations is None or n < iterations:
@@ -232,3 +242,5 @@ class Worker:
         finally:
             if backfill is not None:
                 backfill.stop()
+            if map_refresher is not None:
+                map_refresher.stop()

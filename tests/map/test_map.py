@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from paperboard.cli import main
 from paperboard.map.build import build_map, map_model
-from paperboard.map.service import MapService, place_pending, rebuild
+from paperboard.map.service import MapRefresher, MapService, place_pending, rebuild
 from paperboard.map.storage import MapFileError, load, map_path, save
 from paperboard.models import Paper
 from paperboard.search.embedder import STATIC_MODEL
@@ -87,8 +87,11 @@ def _same_topic_share(data, topics_by_key: dict[int, str], rows) -> float:
 def test_build_then_place_papers_whose_vectors_arrive(mapped, settings):
     store, papers, vectors, keys, topics = mapped
     topic_of = dict(zip(keys, topics, strict=True))
-    data = rebuild(store, settings.data_dir)
+    # The worker's map thread: the day's first pass builds the whole map.
+    refresher = MapRefresher(store, settings.data_dir, today=lambda: "2026-07-01")
     n_with = len(papers) - WITHOUT_VECTORS
+    assert refresher.step() == f"rebuilt: {n_with} papers"
+    data = load(map_path(settings.data_dir))
     assert map_model(store) == STATIC_MODEL and data.model == STATIC_MODEL
     assert len(data) == n_with and data.method == "opentsne"
     assert set(data.keys.tolist()) == set(keys[:n_with])  # papers without vectors wait, no crash
@@ -119,10 +122,10 @@ def test_build_then_place_papers_whose_vectors_arrive(mapped, settings):
     assert place_pending(store, settings.data_dir).placed == 0
     assert map_path(settings.data_dir).stat().st_mtime_ns == mtime
 
-    # The missing vectors arrive: those papers are placed, among their own topic, no rebuild.
+    # The missing vectors arrive: the worker's next pass places those papers, among their
+    # own topic, without rebuilding.
     store.put_vectors(STATIC_MODEL, keys[n_with:], vectors[n_with:])
-    outcome = place_pending(store, settings.data_dir)
-    assert outcome.rebuilt is None and outcome.placed == WITHOUT_VECTORS
+    assert refresher.step() == f"placed {WITHOUT_VECTORS}"
     placed = load(map_path(settings.data_dir))
     assert len(placed) == len(papers) and placed.placed_since_build == WITHOUT_VECTORS
     assert np.array_equal(placed.xy[: len(data)], data.xy)  # the old points did not move
