@@ -161,6 +161,11 @@
       useDevicePixels: 1,
     });
     function redraw() { deckgl.setProps({ layers: layers() }); }
+    // Map units -> pixels in the map box (for automation: the browser test clicks a point).
+    frame.mapToScreen = (x, y) => {
+      const vp = deckgl.getViewports()[0];
+      return vp ? vp.project([x, y]) : null;
+    };
 
     // Region labels: DOM text over the canvas (textContent), the level chosen by zoom.
     function placeLabels() {
