@@ -1,16 +1,18 @@
 """Soak under mixed load: simulated users on ``paperboard serve --workers 2`` while new days ingest.
 
-    .venv/bin/python bench/soak.py [--backend sqlite|postgres|both] [--clients 200] [--seconds 600]
-                                   [--quick] [--postgres-url URL] [--load-processes 1] [--think 1.0]
+    .venv/bin/python bench/soak.py [--backend both|sqlite|postgres] [--clients 200] [--seconds 600]
+                                   [--quick] [--postgres-url URL] [--postgres-papers 20000]
+                                   [--load-processes 1] [--think 1.0] [--keep]
 
 Users (bench/lib/soak_users.py) browse the feed (day, week, month), trending, paper pages and
 search (page and JSON API), sign up and log in, vote and un-vote, comment, save papers and
 subscribe to the digest, each with its own cookies, CSRF token and keep-alive connection,
 pausing between clicks for an exponentially distributed think time (``--think``, mean
-seconds; 0 makes every user a closed loop). They run in ``--load-processes`` processes apart
-from the server (default 1: on a 2-core machine every extra process takes CPU from the two
-server workers; the load process's own CPU share is printed, so a saturated client shows).
-The first ``--warmup`` seconds (users arrive, caches fill) are left out of the latency table.
+seconds, cut at 4 s, below uvicorn's keep-alive timeout; 0 makes every user a closed loop).
+They run in ``--load-processes`` processes apart from the server (default 1: on a 2-core
+machine every extra process takes CPU from the two server workers; the load process's own
+CPU share is printed, so a saturated client shows). The first ``--warmup`` seconds (users
+arrive, caches fill) are left out of the latency table.
 
 During the measured part, new days are ingested one day file at a time by ``paperboard
 ingest arxiv-daily`` subprocesses spread over the run. The default corpus is the prepared 75k
@@ -22,10 +24,14 @@ demo plus five real days) and ingests the next three real days, which it does no
 
 PostgreSQL gets a throwaway cluster (scripts/pg-test-cluster.sh, as bench/store.py does;
 ``--postgres-url`` names a server to create and drop a database on instead) and the corpus
-by ``paperboard db copy``, timed. Emails (subscription confirmations) go to a local SMTP
-server (aiosmtpd) run by this script.
+by ``paperboard db copy``, timed. Copying the whole 75k store took 15 min 43 s (224k vectors;
+a loaded 2-core machine), too long for a bench run: PostgreSQL gets the newest whole days up
+to ``--postgres-papers`` (20,000) papers with all their vectors (bench/lib/soak_corpus.py),
+and the output says so. Emails (subscription confirmations) go to a local SMTP server
+(aiosmtpd) run by this script.
 
-Printed: per-route requests/s and p50/p99 (route templates), 5xx and other unexpected
+Printed: per-route requests/s and p50/p99 (route templates) beside each page's idle p50 (the
+page alone on the idle site before the load: the baseline), 5xx and other unexpected
 answers, each worker's RSS after the warm-up and at the end, the load average, the ingest
 runs, and the audit of every write the users made against the store (bench/lib/soak_check.py).
 Targets: 0 5xx; 0 lost or duplicated writes; p99 <= 100 ms on every page (GET route); RSS
@@ -248,6 +254,33 @@ class Ingests(threading.Thread):
                               "summary": (p.stdout.strip().splitlines() or [p.stderr.strip()[-300:]])[-1]})  # fmt: skip
 
 
+def idle_baseline(base: str, pool, rounds: int = 8) -> dict[str, float]:
+    """Median latency of each page with the site otherwise idle, one request at a time (each
+    URL visited once before): the baseline the loaded figures are compared with."""
+    from urllib.parse import quote
+
+    urls = {
+        "GET /": ["/"], "GET /?date=": [f"/?date={d}" for d in pool.days[:rounds]],
+        "GET /?week=": [f"/?week={w}" for w in pool.weeks], "GET /?month=": [f"/?month={m}" for m in pool.months],
+        "GET /trending": ["/trending"], "GET /papers/{id}": [f"/papers/{p}" for p in pool.hot[:rounds]],
+        "GET /search?q=": [f"/search?q={quote(q)}" for q in pool.queries[:rounds]],
+        "GET /api/papers/search": [f"/api/papers/search?q={quote(q)}&limit=20" for q in pool.queries[:rounds]],
+        "GET /api/daily_papers": ["/api/daily_papers?limit=50"],
+        "GET /api/papers/{id}": [f"/api/papers/{p}" for p in pool.hot[:rounds]],
+    }  # fmt: skip
+    out = {}
+    for route, paths in urls.items():
+        for path in paths:
+            _get(base + path, timeout=120)
+        times = []
+        for k in range(rounds):
+            t = time.perf_counter()
+            _get(base + paths[k % len(paths)], timeout=120)
+            times.append(time.perf_counter() - t)
+        out[route] = statistics.median(times) * 1000
+    return out
+
+
 # -- one backend ------------------------------------------------------------------------------
 @dataclass
 class Pool:
@@ -354,6 +387,7 @@ class Result:
     samples: list
     tracebacks: tuple
     notes: list
+    idle: dict
 
 
 def run_backend(backend: str, args, corpus: Corpus, work: Path, log) -> Result:
@@ -432,6 +466,8 @@ def _run(
             f"[{backend}] serving {papers:,} papers on {server.base} ({args.workers} workers); waiting for /readyz"
         )
         server.wait_ready(600)
+        log(f"[{backend}] idle baseline: each page alone, one request at a time")
+        idle = idle_baseline(server.base, pool)
         workers0 = _workers(server.proc.pid)
         monitor = Monitor(server.proc.pid)
         monitor.start()
@@ -504,6 +540,7 @@ def _run(
         loads=(load_start, during, load_end), ingests=[{**r, "start": r["start"] - start} for r in ingests.runs],
         audit=result, load_cpu=[(ld["cpu_seconds"], ld["wall_seconds"]) for ld in loads], mails=sink.count,
         samples=[s for ld in loads for s in ld["samples"]], tracebacks=server.tracebacks(), notes=notes,
+        idle=idle,
     )  # fmt: skip
 
 
@@ -527,19 +564,22 @@ def report(r: Result, args) -> bool:
         print(note)
     print(
         f"\n{'route':<28}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'5xx':>6}{'other':>7}"
+        f"{'idle p50':>10}{'p50/idle':>10}"
     )
     total = 0
     for name in sorted(r.routes, key=lambda n: (n.split()[0] != "GET", n)):
         s = r.routes[name]
         n = len(s["latencies"])
         total += n
+        idle = r.idle.get(name)
+        versus = f"{idle:>10.1f}{_q(s['latencies'], 50) / idle:>9.1f}x" if idle and n else ""
         print(f"{name:<28}{n:>9}{n / r.seconds_measured:>8.1f}{_q(s['latencies'], 50):>9.1f}{_q(s['latencies'], 99):>9.1f}"
-              f"{s['server_errors']:>6}{s['unexpected'] + s['failures']:>7}")  # fmt: skip
+              f"{s['server_errors']:>6}{s['unexpected'] + s['failures']:>7}{versus}")  # fmt: skip
     every = [x for s in r.routes.values() for x in s["latencies"]]
     print(f"{'all':<28}{total:>9}{total / r.seconds_measured:>8.1f}{_q(every, 50):>9.1f}{_q(every, 99):>9.1f}"
           f"{r.server_errors:>6}{r.unexpected + r.failures:>7}")  # fmt: skip
     print("(requests, req/s and latencies after the warm-up; 5xx and other: the whole run; other = an answer the "
-          "user did not expect, or no answer)")  # fmt: skip
+          "user did not expect, or no answer; idle p50: the page alone on the idle site before the run)")  # fmt: skip
     for cpu, wall in r.load_cpu:
         print(f"load process: {cpu:.0f} s CPU in {wall:.0f} s ({cpu / wall:.0%} of a core)")
     for run in r.ingests:
@@ -594,7 +634,7 @@ def report(r: Result, args) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
         "--clients", type=int, default=None, help="simulated users (default 200; --quick 30)"
     )
