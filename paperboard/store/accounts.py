@@ -327,9 +327,17 @@ class AccountStore(ABC):
     # -- ranking and stats inputs -------------------------------------------------------
     @abstractmethod
     def trending_candidates(
-        self, start: date, end: date, *, category: str | None = None
+        self, start: date, end: date, *, category: str | None = None, active_only: bool = False
     ) -> list[TrendingCandidate]:
-        """Visible papers of feed days ``start..end`` with their vote and comment counts."""
+        """Visible papers of feed days ``start..end`` with their vote and comment counts;
+        ``active_only``: only those with an upvote or a visible comment."""
+
+    @abstractmethod
+    def quiet_papers(
+        self, start: date, end: date, *, category: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[TrendingCandidate]:
+        """Visible papers of feed days ``start..end`` with no upvote and no visible comment,
+        newest feed day first, then by id (the order trending gives its zero scores)."""
 
     def trending_top(
         self,
@@ -346,14 +354,17 @@ class AccountStore(ABC):
     ) -> list[tuple[TrendingCandidate, float]]:
         """The best ``(upvotes + comment_weight·comments) / (age_hours + age_offset)^gravity``.
 
-        Ties go to the newer feed day, then the smaller id. This default ranks
-        ``trending_candidates`` in Python; a backend may override it to rank in SQL (the
-        tests hold both to the same answer). ``age_hours`` counts from 00:00 UTC of the feed
-        day and is never negative.
+        Ties go to the newer feed day, then the smaller id; ``age_hours`` counts from 00:00
+        UTC of the feed day and is never negative. Only papers someone upvoted or commented
+        on score above zero, and on a daily-papers site they are few (none of the 6,634
+        papers of the 75k corpus's last 30 days): they are scored here, and the rest follow
+        in their fixed order straight from an index, instead of scoring every paper of 30
+        days per request (20 ms at 75k).
         """
+        offset, limit = max(0, offset), max(0, limit)
         decay_by_day: dict[date, float] = {}
         scored = []
-        for c in self.trending_candidates(start, end, category=category):
+        for c in self.trending_candidates(start, end, category=category, active_only=comment_weight > 0):
             decay = decay_by_day.get(c.feed_day)
             if decay is None:
                 day_start = datetime(c.feed_day.year, c.feed_day.month, c.feed_day.day, tzinfo=UTC)
@@ -361,7 +372,13 @@ class AccountStore(ABC):
                 decay = decay_by_day[c.feed_day] = (age + age_offset_hours) ** gravity
             scored.append((c, (c.upvotes + comment_weight * c.comments) / decay))
         scored.sort(key=lambda t: (-t[1], -t[0].feed_day.toordinal(), t[0].paper_id))
-        return scored[max(0, offset) : max(0, offset) + max(0, limit)]
+        top = scored[offset : offset + limit]
+        if comment_weight > 0 and len(top) < limit:
+            rest = self.quiet_papers(
+                start, end, category=category, limit=limit - len(top), offset=max(0, offset - len(scored))
+            )
+            top += [(c, 0.0) for c in rest]
+        return top
 
     @abstractmethod
     def papers_per_day(self, start: date, end: date) -> list[DayCount]: ...

@@ -89,12 +89,17 @@ def test_comments_and_votes_move_a_paper_up(client, loaded_store):
     assert after < before
 
 
-def test_sql_ranking_matches_the_python_formula(client, loaded_store):
-    """The SQLite fast path and the portable default must rank identically."""
+def test_ranking_scores_the_active_papers_and_orders_the_quiet_ones_exactly(client, loaded_store):
+    """Only upvoted or commented papers are scored; the rest follow from an index. The result
+    must equal ranking every candidate by the formula, across the boundary between the two."""
     from datetime import timedelta
 
-    from paperboard.ranking.trending import AGE_OFFSET_HOURS, COMMENT_WEIGHT, GRAVITY
-    from paperboard.store.accounts import AccountStore
+    from paperboard.ranking.trending import (
+        AGE_OFFSET_HOURS,
+        COMMENT_WEIGHT,
+        GRAVITY,
+        trending_score,
+    )
 
     signup(client, "ranker")
     for pid, n in (("2607.00003", 3), ("2606.00004", 1)):
@@ -103,10 +108,17 @@ def test_sql_ranking_matches_the_python_formula(client, loaded_store):
     loaded_store.upsert_papers([make_paper(f"2607.1{i:04d}", f"Filler paper {i}", upvotes=i % 7,
                                            day=date(2026, 7, 1) - timedelta(days=i % 20)) for i in range(200)])
     now = datetime(2026, 7, 1, 15, 30, tzinfo=UTC)
+    start, end = date(2026, 6, 1), date(2026, 7, 1)
     for category in (None, "cs.RO", "cs.CL"):
-        kw = dict(gravity=GRAVITY, comment_weight=COMMENT_WEIGHT, age_offset_hours=AGE_OFFSET_HOURS,
-                  category=category, limit=60, offset=5)  # fmt: skip
-        fast = loaded_store.trending_top(date(2026, 6, 1), date(2026, 7, 1), now, **kw)
-        portable = AccountStore.trending_top(loaded_store, date(2026, 6, 1), date(2026, 7, 1), now, **kw)
-        assert [c.paper_id for c, _ in fast] == [c.paper_id for c, _ in portable]
-        assert [s for _, s in fast] == pytest.approx([s for _, s in portable], rel=1e-9)
+        every = loaded_store.trending_candidates(start, end, category=category)
+        want = sorted(((c.paper_id, trending_score(c.upvotes, c.comments, c.feed_day, now)[0], c.feed_day) for c in every),
+                      key=lambda t: (-t[1], -t[2].toordinal(), t[0]))  # fmt: skip
+        active = sum(1 for _, score, _ in want if score > 0)
+        if category is None:
+            assert 0 < active < len(want) - 20  # both kinds, so the pages below cross the boundary
+        for offset, limit in ((5, 60), (active - 3, 10), (active + 2, 7), (len(want) - 2, 10)):
+            kw = dict(gravity=GRAVITY, comment_weight=COMMENT_WEIGHT, age_offset_hours=AGE_OFFSET_HOURS,
+                      category=category, limit=limit, offset=offset)  # fmt: skip
+            got = loaded_store.trending_top(start, end, now, **kw)
+            assert [c.paper_id for c, _ in got] == [pid for pid, _, _ in want[offset : offset + limit]]
+            assert [s for _, s in got] == pytest.approx([s for _, s, _ in want[offset : offset + limit]], rel=1e-9)

@@ -56,7 +56,7 @@ class PostgresAccounts:
 
     # -- ranking and stats inputs -------------------------------------------------------
     def trending_candidates(
-        self, start: date, end: date, *, category: str | None = None
+        self, start: date, end: date, *, category: str | None = None, active_only: bool = False
     ) -> list[TrendingCandidate]:
         sql = (
             "SELECT p.id, p.upvotes, p.feed_day,"
@@ -64,12 +64,31 @@ class PostgresAccounts:
             " FROM papers p WHERE NOT p.hidden AND p.feed_day >= %s AND p.feed_day <= %s"
         )
         args: list[object] = [start, end]
+        if active_only:
+            sql += " AND (p.upvotes > 0 OR p.id IN (SELECT paper_id FROM comments WHERE NOT hidden))"
         if category:
             sql += " AND (p.primary_category = %s OR p.categories @> ARRAY[%s]::text[])"
             args += [category, category]
         with self._db.reader() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [TrendingCandidate(r["id"], r["upvotes"], r["comments"], r["feed_day"]) for r in rows]
+
+    def quiet_papers(
+        self, start: date, end: date, *, category: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[TrendingCandidate]:
+        sql = (
+            "SELECT p.id, p.feed_day FROM papers p WHERE NOT p.hidden AND p.feed_day >= %s"
+            " AND p.feed_day <= %s AND p.upvotes = 0"
+            " AND NOT EXISTS (SELECT 1 FROM comments c WHERE c.paper_id = p.id AND NOT c.hidden)"
+        )
+        args: list[object] = [start, end]
+        if category:
+            sql += " AND (p.primary_category = %s OR p.categories @> ARRAY[%s]::text[])"
+            args += [category, category]
+        sql += ' ORDER BY p.feed_day DESC, p.id COLLATE "C" ASC LIMIT %s OFFSET %s'
+        with self._db.reader() as conn:
+            rows = conn.execute(sql, [*args, limit, offset]).fetchall()
+        return [TrendingCandidate(r["id"], 0, 0, r["feed_day"]) for r in rows]
 
     def _per_day(self, sql: str, start: date, end: date) -> list[DayCount]:
         with self._db.reader() as conn:

@@ -43,70 +43,39 @@ class SQLiteAccounts:
 
     # -- ranking and stats inputs -------------------------------------------------------
     def trending_candidates(
-        self, start: date, end: date, *, category: str | None = None
+        self, start: date, end: date, *, category: str | None = None, active_only: bool = False
     ) -> list[TrendingCandidate]:
-        sql = (
+        select = (
             "SELECT p.id, p.upvotes, p.feed_day,"
             " (SELECT COUNT(*) FROM comments c WHERE c.paper_id = p.id AND c.hidden = 0)"
             " FROM papers p INDEXED BY papers_trending"
             " WHERE p.feed_day >= ? AND p.feed_day <= ? AND p.hidden = 0"
         )
-        args: list[object] = [start.isoformat(), end.isoformat()]
-        if category:
-            sql += (
-                " AND (p.primary_category = ?"
-                " OR EXISTS (SELECT 1 FROM json_each(p.categories) WHERE value = ?))"
-            )
-            args += [category, category]
+        cat, cat_args = _category_clause(category)
+        args: list[object] = [start.isoformat(), end.isoformat(), *cat_args]
+        if active_only:  # the upvoted ones off the covering index, and the commented ones
+            sql = (f"{select}{cat} AND p.upvotes > 0 UNION {select.replace(' INDEXED BY papers_trending', '')}{cat}"
+                   " AND p.id IN (SELECT paper_id FROM comments WHERE hidden = 0)")  # fmt: skip
+            args += args
+        else:
+            sql = select + cat
         with self._db.reader() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [TrendingCandidate(r[0], r[1], r[3], date.fromisoformat(r[2])) for r in rows]
 
-    def trending_top(
-        self,
-        start: date,
-        end: date,
-        now: datetime,
-        *,
-        gravity: float,
-        comment_weight: float,
-        age_offset_hours: float,
-        category: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[tuple[TrendingCandidate, float]]:
-        """The same ranking in one statement: SQLite scores the covering index and keeps a
-        top-N heap, instead of shipping every candidate of 30 days to Python."""
+    def quiet_papers(
+        self, start: date, end: date, *, category: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[TrendingCandidate]:
+        cat, cat_args = _category_clause(category)
         sql = (
-            "WITH cc AS (SELECT paper_id, COUNT(*) AS n FROM comments WHERE hidden = 0 GROUP BY paper_id),"
-            " c AS (SELECT p.id, p.upvotes, p.feed_day, COALESCE(cc.n, 0) AS comments,"
-            "   max(0.0, (julianday(?) - julianday(p.feed_day)) * 24.0) AS age"
-            "   FROM papers p INDEXED BY papers_trending LEFT JOIN cc ON cc.paper_id = p.id"
-            "   WHERE p.feed_day >= ? AND p.feed_day <= ? AND p.hidden = 0{cat})"
-            " SELECT id, upvotes, feed_day, comments,"
-            "   (upvotes + ? * comments) / pow(age + ?, ?) AS score"
-            " FROM c ORDER BY score DESC, feed_day DESC, id ASC LIMIT ? OFFSET ?"
+            "SELECT p.id, p.feed_day FROM papers p INDEXED BY papers_trending"
+            " WHERE p.feed_day >= ? AND p.feed_day <= ? AND p.hidden = 0 AND p.upvotes = 0"
+            " AND NOT EXISTS (SELECT 1 FROM comments c WHERE c.paper_id = p.id AND c.hidden = 0)"
+            f"{cat} ORDER BY p.feed_day DESC, p.id ASC LIMIT ? OFFSET ?"
         )
-        cat = ""
-        args: list[object] = [now.astimezone(UTC).isoformat(), start.isoformat(), end.isoformat()]
-        if category:
-            cat = (
-                " AND (p.primary_category = ?"
-                " OR EXISTS (SELECT 1 FROM json_each(p.categories) WHERE value = ?))"
-            )
-            args += [category, category]
-        args += [comment_weight, age_offset_hours, gravity, max(0, limit), max(0, offset)]
-        try:
-            with self._db.reader() as conn:
-                rows = conn.execute(sql.format(cat=cat), args).fetchall()
-        except sqlite3.OperationalError:  # an SQLite built without math functions (pow)
-            return super().trending_top(  # type: ignore[misc]
-                start, end, now, gravity=gravity, comment_weight=comment_weight,
-                age_offset_hours=age_offset_hours, category=category, limit=limit, offset=offset,
-            )  # fmt: skip
-        return [
-            (TrendingCandidate(r[0], r[1], r[3], date.fromisoformat(r[2])), r[4]) for r in rows
-        ]
+        with self._db.reader() as conn:
+            rows = conn.execute(sql, [start.isoformat(), end.isoformat(), *cat_args, limit, offset]).fetchall()
+        return [TrendingCandidate(r[0], 0, 0, date.fromisoformat(r[1])) for r in rows]
 
     def _per_day(self, sql: str, start: date, end: date) -> list[DayCount]:
         with self._db.reader() as conn:
@@ -133,3 +102,12 @@ class SQLiteAccounts:
             " WHERE d BETWEEN ? AND ? GROUP BY d ORDER BY d",
             start, end,
         )  # fmt: skip
+
+
+def _category_clause(category: str | None) -> tuple[str, list[object]]:
+    if not category:
+        return "", []
+    return (
+        " AND (p.primary_category = ? OR EXISTS (SELECT 1 FROM json_each(p.categories) WHERE value = ?))",
+        [category, category],
+    )
