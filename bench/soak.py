@@ -70,6 +70,7 @@ from bench.lib.soak_users import Plan, run_load  # noqa: E402
 PYTHON = sys.executable
 P99_TARGET_MS = 100.0
 RSS_GROWTH_TARGET = 0.10
+COUNTS = ("requests", "server_errors", "unexpected", "failures", "retried")
 QUERIES = [
     "diffusion models for video generation", "retrieval augmented generation", "large language model reasoning",
     "vision language model hallucination", "reinforcement learning from human feedback", "ti:transformer",
@@ -233,19 +234,23 @@ class Monitor(threading.Thread):
 
 
 class Ingests(threading.Thread):
-    """One ``paperboard ingest arxiv-daily DAY`` subprocess after another, spread over the run."""
+    """One ``paperboard ingest arxiv-daily DAY`` subprocess after another, spread over the run.
+    None starts once the load is over (``load_over``); the one running then is waited for, so
+    the audit reads a store nobody is writing to."""
 
-    def __init__(
-        self, env: dict, days: list[Path], begin: float, end: float, log_dir: Path
-    ) -> None:
+    def __init__(self, env: dict, days: list[Path], begin: float, end: float, log_dir: Path) -> None:
         super().__init__(daemon=True)
         self.env, self.days, self.begin, self.end, self.log_dir = env, days, begin, end, log_dir
         self.runs: list[dict] = []
+        self.skipped: list[str] = []
+        self.load_over = threading.Event()
 
     def run(self) -> None:
         step = (self.end - self.begin) / max(1, len(self.days))
         for k, day in enumerate(self.days):
-            time.sleep(max(0.0, self.begin + k * step - time.time()))
+            if self.load_over.wait(max(0.0, self.begin + k * step - time.time())):
+                self.skipped = [d.name for d in self.days[k:]]
+                return
             started = time.time()
             p = subprocess.run([PYTHON, "-m", "paperboard", "ingest", "-q", "arxiv-daily", str(day)],
                                env=self.env, cwd=REPO, capture_output=True, text=True)  # fmt: skip
@@ -502,7 +507,13 @@ def _run(
             p.join(timeout=180)
         load_end = _loadavg()
         monitor.halt.set()
-        ingests.join(timeout=1800)
+        ingests.load_over.set()
+        waited = time.time()
+        ingests.join(timeout=3600)
+        if ingests.runs and ingests.runs[-1]["start"] + ingests.runs[-1]["seconds"] > waited:
+            notes.append(f"the last ingest outlasted the load by {time.time() - waited:.0f} s")
+        if ingests.skipped:
+            notes.append(f"not ingested (the load was over before their turn): {', '.join(ingests.skipped)}")
         workers1 = _workers(server.proc.pid)
     finally:
         server.stop()
@@ -513,17 +524,8 @@ def _run(
     routes: dict[str, dict] = {}
     for ld in loads:
         for name, s in ld["routes"].items():
-            r = routes.setdefault(
-                name,
-                {
-                    "latencies": [],
-                    "requests": 0,
-                    "server_errors": 0,
-                    "unexpected": 0,
-                    "failures": 0,
-                },
-            )
-            for key in ("requests", "server_errors", "unexpected", "failures"):
+            r = routes.setdefault(name, {"latencies": [], **dict.fromkeys(COUNTS, 0)})
+            for key in COUNTS:
                 r[key] += s[key]
             r["latencies"].extend(s["latencies"])
     ledgers = [UserLedger.from_json(u) for ld in loads for u in ld["ledgers"]]
@@ -578,8 +580,13 @@ def report(r: Result, args) -> bool:
     every = [x for s in r.routes.values() for x in s["latencies"]]
     print(f"{'all':<28}{total:>9}{total / r.seconds_measured:>8.1f}{_q(every, 50):>9.1f}{_q(every, 99):>9.1f}"
           f"{r.server_errors:>6}{r.unexpected + r.failures:>7}")  # fmt: skip
-    print("(requests, req/s and latencies after the warm-up; 5xx and other: the whole run; other = an answer the "
-          "user did not expect, or no answer; idle p50: the page alone on the idle site before the run)")  # fmt: skip
+    print("(requests, req/s and latencies of answered requests after the warm-up; 5xx and other: the whole run; "
+          "other = an answer the user did not expect, or none; idle p50: the page alone on the idle site before "
+          "the run)")  # fmt: skip
+    retried = sum(s["retried"] for s in r.routes.values())
+    if retried:
+        print(f"{retried} GETs met a keep-alive connection the server had just closed and were sent again (as "
+              f"browsers do); {r.failures} requests got no answer at all")  # fmt: skip
     for cpu, wall in r.load_cpu:
         print(f"load process: {cpu:.0f} s CPU in {wall:.0f} s ({cpu / wall:.0%} of a core)")
     for run in r.ingests:
@@ -608,7 +615,7 @@ def report(r: Result, args) -> bool:
     if odd:
         print("first odd answers:")
         for s in odd:
-            print(f"  {s['route']}: {s['kind']} {s['status']} {s['error'] or ''} request id {s['request_id']}"
+            print(f"  {s['route']} by {s['user']}: {s['kind']} {s['status']} {s['error'] or ''} request id {s['request_id']}"
                   f" {(s['body'] or '')[:160]!r}")  # fmt: skip
     count, tbs = r.tracebacks
     if count:

@@ -44,6 +44,9 @@ class RouteStats:
     server_errors: int = 0
     unexpected: int = 0
     failures: int = 0
+    """No answer at all (connection reset, timeout), after any retry."""
+    retried: int = 0
+    """GETs whose reused connection the server closed under them, sent again at once."""
 
 
 class Recorder:
@@ -55,10 +58,10 @@ class Recorder:
         self.samples: list[dict] = []
 
     def note(self, route: str, started: float, elapsed: float, status: int | None, expected: tuple[int, ...],
-             response: httpx.Response | None = None, error: str | None = None) -> None:  # fmt: skip
+             response: httpx.Response | None = None, error: str | None = None, who: str = "") -> None:  # fmt: skip
         s = self.routes.setdefault(route, RouteStats())
         s.requests += 1
-        if started >= self.measure_from:
+        if started >= self.measure_from and status is not None:
             s.latencies.append(elapsed)
         odd = None
         if status is None:
@@ -72,10 +75,20 @@ class Recorder:
             odd = "unexpected"
         if odd and len(self.samples) < 40:
             self.samples.append({
-                "route": route, "kind": odd, "status": status, "error": error, "at": started,
+                "route": route, "kind": odd, "status": status, "error": error, "at": started, "user": who,
                 "request_id": response.headers.get("x-request-id") if response is not None else None,
-                "body": response.text[:300] if response is not None else None,
+                "body": _gist(response) if response is not None else None,
             })  # fmt: skip
+
+
+ALERT = re.compile(r'role="alert">([^<]*)<|<section class="error-page">(.{0,400}?)</section>', re.S)
+
+
+def _gist(r: httpx.Response) -> str:
+    """What an odd answer says: the page's alert or error section, else the start of the body."""
+    m = ALERT.search(r.text)
+    text = (m.group(1) or m.group(2)) if m else r.text
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()[:240]
 
 
 @dataclass
@@ -122,18 +135,21 @@ class User:
         started = time.time()
         t = time.perf_counter()
         try:
-            r = await self.client.request(method, url, **kw)
+            try:
+                r = await self.client.request(method, url, **kw)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # A keep-alive race: the server closed the idle connection as the request went
+                # out. Browsers send a GET again on a fresh connection; a write stays unanswered
+                # (uncertain), since a retry could apply it twice.
+                if method != "GET":
+                    raise
+                self.rec.routes.setdefault(route, RouteStats()).retried += 1
+                r = await self.client.request(method, url, **kw)
         except httpx.HTTPError as exc:
-            self.rec.note(
-                route,
-                started,
-                time.perf_counter() - t,
-                None,
-                expected,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+            self.rec.note(route, started, time.perf_counter() - t, None, expected,
+                          error=f"{type(exc).__name__}: {exc}", who=self.ledger.name)  # fmt: skip
             return None
-        self.rec.note(route, started, time.perf_counter() - t, r.status_code, expected, r)
+        self.rec.note(route, started, time.perf_counter() - t, r.status_code, expected, r, who=self.ledger.name)
         if r.status_code == 200 and "text/html" in r.headers.get("content-type", ""):
             m = TOKEN.search(r.text)
             if m:
