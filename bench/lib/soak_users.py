@@ -239,12 +239,14 @@ class User:
         if r is not None and r.status_code == 303 and "pb_session" in self.client.cookies:
             self.ledger.signed_up = self.logged_in = True
         elif not self.certain(r):
-            await self.login()  # the account may or may not exist: logging in tells
+            # No answer: the account may or may not exist, and logging in tells (a 400, wrong
+            # name or password, is then an expected answer).
+            await self.login(expected=(303, 400))
             self.ledger.signed_up = self.logged_in
 
-    async def login(self) -> None:
+    async def login(self, expected: tuple[int, ...] = (303,)) -> None:
         await self.call("GET /login", "GET", "/login")
-        r = await self.call("POST /login", "POST", "/login", expected=(303,),
+        r = await self.call("POST /login", "POST", "/login", expected=expected,
                             **self.form(username=self.ledger.name, password=self.password))  # fmt: skip
         self.logged_in = r is not None and r.status_code == 303
 
