@@ -8,7 +8,7 @@ reads the golds), and ours (``paperboard.summarize.tldr``, which sees only the t
 abstract as one text, as on ingest). Target: ours R1 >= 40.
 
 Throughput: ``tldr()`` over the dev abstracts and over real arXiv abstracts
-(../shared/data/arxiv-daily), wall-clock and CPU time in this process. Target >= 2,000/s.
+(../shared/data/arxiv-daily), wall-clock and CPU time in this process, every paper computed (no cache). Target >= 2,000/s.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from paperboard.summarize import MAX_WORDS, tldr  # noqa: E402
+from paperboard.summarize.summarizer import load_model  # noqa: E402
 
 SCITLDR = REPO.parent / "shared" / "bench" / "scitldr"
 ARXIV_DAILY = REPO.parent / "shared" / "data" / "arxiv-daily"
@@ -64,11 +65,13 @@ def arxiv_abstracts(limit: int) -> list[tuple[str, str]]:
 
 
 def throughput(pairs: list[tuple[str, str]], repeat: int = 1) -> tuple[float, float]:
-    tldr("warm", "Up the model. And the caches.")
+    """Every call computes (explicit weights bypass the cache of texts already seen)."""
+    weights = load_model()
+    tldr("warm", "Up the model. And the caches.", weights=weights)
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(repeat):
         for title, abstract in pairs:
-            tldr(title, abstract)
+            tldr(title, abstract, weights=weights)
     n = len(pairs) * repeat
     return n / (time.perf_counter() - wall), n / (time.process_time() - cpu)
 

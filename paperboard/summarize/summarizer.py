@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from hashlib import blake2b
 from pathlib import Path
 
 from .candidates import FEATURES, Scorer, sentence_parts
@@ -49,13 +50,32 @@ def _clip(text: str, limit: int = MAX_WORDS) -> str:
     return " ".join(words[:limit]).rstrip(" ,;:.") + "…"
 
 
+CACHE_SIZE = 100_000
+_cache: dict[bytes, str] = {}
+"""TL;DRs by a digest of (title, abstract): a bulk ingest reads the same paper in several day
+files and versions, and the same text gets the same TL;DR, so it is computed once. Keys are
+16-byte digests, so the cache stays ~20 MB however long the abstracts."""
+
+
 def tldr(title: str, abstract: str, *, weights: tuple[float, ...] | None = None) -> str:
     """One sentence of at most ``MAX_WORDS`` words saying what the paper does; never empty
     while the title is not.
 
     The best-scored candidate that fits the limit; if every sentence is longer, the best one
     cut at the limit. With no abstract sentence to choose from, the title stands in."""
-    scorer = _scorer(weights or load_model())
+    if weights is not None:
+        return _tldr(title, abstract, weights)
+    key = blake2b(f"{title}\x00{abstract}".encode(errors="replace"), digest_size=16).digest()
+    found = _cache.get(key)
+    if found is None:
+        found = _cache[key] = _tldr(title, abstract, load_model())
+        if len(_cache) > CACHE_SIZE:
+            del _cache[next(iter(_cache))]  # the oldest entry
+    return found
+
+
+def _tldr(title: str, abstract: str, weights: tuple[float, ...]) -> str:
+    scorer = _scorer(weights)
     best: tuple[float, str] | None = None
     best_long: tuple[float, str] | None = None
     for parts in sentence_parts(title or "", abstract or ""):
