@@ -65,6 +65,12 @@ def is_paper_id(text: str) -> bool:
     )
 
 
+def lookup_key(text: str) -> str:
+    """``text`` as a key to look up. PostgreSQL refuses NUL in text and no key holds one
+    (keys are ASCII), so it becomes U+FFFD: the lookup finds nothing instead of failing."""
+    return text.replace("\x00", "\ufffd")
+
+
 def title_key(title: str) -> str:
     """A normalised title used to match a seed card with the arXiv record of the same paper."""
     s = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()

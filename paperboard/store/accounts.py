@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from ..ids import lookup_key
 from .sql import Dialect, now
 
 T = TypeVar("T")
@@ -231,6 +232,7 @@ class AccountStore(ABC):
         ``lock``, PostgreSQL locks its row: votes on one paper queue, and the recount after
         the lock sees every vote committed before it."""
         lock_sql = " FOR NO KEY UPDATE" if lock and self._dialect.name == "postgresql" else ""
+        paper_id = lookup_key(paper_id)
         row = conn.execute(
             self._q("SELECT id FROM papers WHERE hidden = ? AND id = COALESCE("
                     " (SELECT paper_id FROM paper_aliases WHERE alias = ?), ?)" + lock_sql),

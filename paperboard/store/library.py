@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from ..ids import lookup_key
 from ..models import Paper
 from .sql import Dialect, now
 
@@ -122,6 +123,7 @@ class LibraryStore:
 
     def _current_id(self, conn, paper_id: str) -> str:
         """A merged seed card's local id becomes its paper's id; any other id stays as it is."""
+        paper_id = lookup_key(paper_id)
         row = conn.execute(self._q("SELECT paper_id FROM paper_aliases WHERE alias = ?"), (paper_id,)).fetchone()
         return row["paper_id"] if row else paper_id
 

@@ -1,9 +1,13 @@
 """Property-based API testing: schemathesis generates requests from /openapi.json and checks
-that no response is a server error and every response matches the document."""
+that no response is a server error and every response matches the document, one operation at
+a time (test_api_stateful.py follows the links between them)."""
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,8 +25,8 @@ EMPTY_FEED = (Path(__file__).parent.parent / "fixtures" / "arxiv_api" / "empty.x
 TOKEN = "pb_schemathesis-token"
 
 
-@pytest.fixture
-def arxiv_knows_nothing():
+@contextmanager
+def arxiv_that_knows_nothing() -> Iterator[str]:
     """A local arXiv API that answers every query with an empty feed (paper not found)."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -39,23 +43,32 @@ def arxiv_knows_nothing():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/api/query"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/api/query"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def schema_with_token(settings, store, arxiv_url: str) -> schemathesis.schemas.BaseSchema:
+    """The app's OpenAPI schema, served in-process, with a user who holds ``TOKEN``."""
+    user = store.create_user("robot", "not-a-real-hash")
+    store.create_api_token(user.id, "schemathesis", token_hash(TOKEN))
+    app = create_app(settings.model_copy(update={"arxiv_api_url": arxiv_url}), store)
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 @pytest.fixture
-def api_schema(settings, loaded_store, arxiv_knows_nothing):
-    user = loaded_store.create_user("robot", "not-a-real-hash")
-    loaded_store.create_api_token(user.id, "schemathesis", token_hash(TOKEN))
-    app = create_app(settings.model_copy(update={"arxiv_api_url": arxiv_knows_nothing}), loaded_store)
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
+def api_schema(settings, loaded_store):
+    with arxiv_that_knows_nothing() as url:
+        yield schema_with_token(settings, loaded_store, url)
 
 
 # schemathesis's own pytest plugin does not run under this pytest version, so each operation
 # gets a hypothesis test of its own here (same strategies, same checks).
+# Derandomized, so CI is reproducible; PAPERBOARD_FUZZ_EXAMPLES=1000 explores longer.
 SETTINGS = hypothesis_settings(
-    max_examples=80, deadline=None, database=None,
+    max_examples=int(os.environ.get("PAPERBOARD_FUZZ_EXAMPLES", "80")), deadline=None, database=None, derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )  # fmt: skip
 

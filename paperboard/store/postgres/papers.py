@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from ...ids import lookup_key
 from ...models import Paper
 from ...search.query import ParsedQuery, Term
 from ..base import PaperQuery, QuerySyntaxError, SearchHit, StoreStats, UpsertResult
@@ -277,6 +278,7 @@ class PostgresPapers:
         return row["paper_id"] if row else paper_id
 
     def get_paper(self, paper_id: str, *, include_hidden: bool = False) -> Paper | None:
+        paper_id = lookup_key(paper_id)
         with self._db.reader() as conn:
             row = conn.execute(
                 f"SELECT {SELECT_COLUMNS} FROM papers WHERE id = COALESCE("

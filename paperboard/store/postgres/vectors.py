@@ -24,6 +24,8 @@ from .database import IDENTITY_SQL, Conn, Database
 from .papers import SELECT_COLUMNS, row_to_paper
 
 _registered: weakref.WeakSet[Conn] = weakref.WeakSet()
+MAX_EF_SEARCH = 1000
+"""pgvector's upper bound for ``hnsw.ef_search``; a larger k gets at most this many rows."""
 
 
 def _vector_conn(conn: Conn) -> Conn:
@@ -155,7 +157,9 @@ class PostgresVectors:
         ).format(dim=dim, model=sql.Literal(model))
         with self._db.transaction() as conn:
             _vector_conn(conn)
-            conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(max(k, int(ef_search)))))
+            # pgvector refuses ef_search above 1000 (a search for 120 with filters asked 1200)
+            ef = min(MAX_EF_SEARCH, max(k, int(ef_search)))
+            conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef)))
             rows = conn.execute(stmt, (query, query, max(1, k) * (1 if include_hidden else 2))).fetchall()
             if not include_hidden and rows:
                 visible = {

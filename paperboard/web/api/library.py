@@ -18,12 +18,26 @@ from ...periods import PeriodError, parse_month, parse_week
 from ...ranking.trending import effective_now
 from ...store.accounts import User
 from ...store.library import MAX_COLLECTION_NAME, MAX_NOTE, Collection, LibraryError, NotFound
+from .links import FIRST_PAPER, links, to
 from .models import ErrorOut, PaperOut, paper_out
 from .papers import E400, E401, E403, MONTH, WEEK, api_user
 
 router = APIRouter(prefix="/api", tags=["library"])
 E404 = {404: {"model": ErrorOut, "description": "No such paper or collection (or not yours)"}}
 Caller = Annotated[User, Depends(api_user)]
+COLLECTION = "/api/collections/{collection_id}"
+
+
+def _collection_links(collection_id: str) -> dict:
+    """What a client does next with a collection whose id is at ``collection_id``."""
+    return {
+        "GetCollection": to("GET", COLLECTION, "The collection and its papers", collection_id=collection_id),
+        "UpdateCollection": to("PATCH", COLLECTION, "Rename it or change who sees it", collection_id=collection_id),
+        "DeleteCollection": to("DELETE", COLLECTION, "Delete it (its papers stay saved)", collection_id=collection_id),
+        "FilePaper": to("POST", COLLECTION + "/papers", "File a paper in it", collection_id=collection_id),
+        "ItsLibrary": to("GET", "/api/library", "Only its papers", collection=collection_id),
+        "Export": to("GET", "/api/library/export", "Export its papers", collection=collection_id),
+    }
 
 
 class SaveRequest(BaseModel):
@@ -115,7 +129,11 @@ def _library_error(exc: LibraryError) -> HTTPException:
 
 
 # -- the library --------------------------------------------------------------------------
-@router.get("/library", response_model=list[LibraryEntry], responses={**E401, **E404})
+@router.get(
+    "/library", response_model=list[LibraryEntry], responses={**E401, **E404},
+    openapi_extra=links(200, Unsave=to("DELETE", "/api/library/{paper_id}", "Unsave the newest", paper_id=FIRST_PAPER),
+                        GetPaper=to("GET", "/api/papers/{paper_id}", "The newest saved paper", paper_id=FIRST_PAPER)),
+)  # fmt: skip
 def get_library(
     request: Request,
     user: Caller,
@@ -135,7 +153,12 @@ def get_library(
     ]
 
 
-@router.post("/library", response_model=SaveOut, responses={**E400, **E401, **E403, **E404})
+@router.post(
+    "/library", response_model=SaveOut, responses={**E400, **E401, **E403, **E404},
+    openapi_extra=links(200, Unsave=to("DELETE", "/api/library/{paper_id}", "Unsave it", paper_id="$response.body#/paper_id"),
+                        GetPaper=to("GET", "/api/papers/{paper_id}", "The paper, now saved", paper_id="$response.body#/paper_id"),
+                        Library=to("GET", "/api/library", "The library, newest first")),
+)  # fmt: skip
 def save(request: Request, user: Caller, body: Annotated[SaveRequest, Body()]):
     """Save a paper (idempotent), optionally with a note and into a collection."""
     try:
@@ -145,19 +168,29 @@ def save(request: Request, user: Caller, body: Annotated[SaveRequest, Body()]):
     return SaveOut(paper_id=body.paper_id, created=created)
 
 
-@router.delete("/library/{paper_id:path}", response_model=Changed, responses={**E401, **E403, **E404})
+@router.delete(
+    "/library/{paper_id:path}", response_model=Changed, responses={**E401, **E403, **E404},
+    openapi_extra=links(200, SaveAgain=to("POST", "/api/library", "Save it again", body={"paper_id": "$request.path.paper_id"})),
+)  # fmt: skip
 def unsave(request: Request, paper_id: str, user: Caller):
     """Unsave a paper (it leaves every collection too)."""
     return Changed(paper_id=paper_id, changed=request.app.state.store.unsave_paper(user.id, paper_id))
 
 
-@router.get("/dismissals", response_model=list[PaperOut], responses={**E401, **E404})
+@router.get(
+    "/dismissals", response_model=list[PaperOut], responses={**E401, **E404},
+    openapi_extra=links(200, Undismiss=to("DELETE", "/api/dismissals/{paper_id}", "Undo the newest", paper_id="$response.body#/0/id")),
+)  # fmt: skip
 def get_dismissals(request: Request, user: Caller):
     """Papers the caller marked "not interested", newest first."""
     return _papers_out(request, request.app.state.store.dismissed(user.id), user)
 
 
-@router.post("/dismissals", response_model=Changed, responses={**E401, **E403, **E404})
+@router.post(
+    "/dismissals", response_model=Changed, responses={**E400, **E401, **E403, **E404},
+    openapi_extra=links(200, Undismiss=to("DELETE", "/api/dismissals/{paper_id}", "Undo it", paper_id="$response.body#/paper_id"),
+                        Dismissals=to("GET", "/api/dismissals", "Everything marked not interested")),
+)  # fmt: skip
 def dismiss(request: Request, user: Caller, body: Annotated[PaperRef, Body()]):
     """Not interested: the paper leaves the caller's recommendations and papers like it move down."""
     try:
@@ -167,18 +200,27 @@ def dismiss(request: Request, user: Caller, body: Annotated[PaperRef, Body()]):
     return Changed(paper_id=body.paper_id, changed=changed)
 
 
-@router.delete("/dismissals/{paper_id:path}", response_model=Changed, responses={**E401, **E403, **E404})
+@router.delete(
+    "/dismissals/{paper_id:path}", response_model=Changed, responses={**E401, **E403, **E404},
+    openapi_extra=links(200, Dismissals=to("GET", "/api/dismissals", "Everything still marked not interested")),
+)  # fmt: skip
 def undismiss(request: Request, paper_id: str, user: Caller):
     return Changed(paper_id=paper_id, changed=request.app.state.store.undismiss_paper(user.id, paper_id))
 
 
 # -- collections ----------------------------------------------------------------------------
-@router.get("/collections", response_model=list[CollectionOut], responses={**E401, **E404})
+@router.get(
+    "/collections", response_model=list[CollectionOut], responses={**E401, **E404},
+    openapi_extra=links(200, **_collection_links("$response.body#/0/id")),
+)  # fmt: skip
 def list_collections(request: Request, user: Caller):
     return [_collection_out(request, c) for c in request.app.state.store.collections(user.id)]
 
 
-@router.post("/collections", response_model=CollectionOut, status_code=201, responses={**E400, **E401, **E403})
+@router.post(
+    "/collections", response_model=CollectionOut, status_code=201, responses={**E400, **E401, **E403},
+    openapi_extra=links(201, **_collection_links("$response.body#/id")),
+)  # fmt: skip
 def create_collection(request: Request, user: Caller, body: Annotated[CollectionIn, Body()]):
     try:
         c = request.app.state.store.create_collection(user.id, body.name, public=body.public)
@@ -197,14 +239,22 @@ def _own(request: Request, user: User, collection_id: int) -> Collection:
     return c
 
 
-@router.get("/collections/{collection_id}", response_model=CollectionDetail, responses={**E401, **E404})
+@router.get(
+    "/collections/{collection_id}", response_model=CollectionDetail, responses={**E401, **E404},
+    openapi_extra=links(200, **{n: v for n, v in _collection_links("$response.body#/id").items() if n != "GetCollection"},
+                        UnfilePaper=to("DELETE", COLLECTION + "/papers/{paper_id}", "Take its first paper out",
+                                       collection_id="$response.body#/id", paper_id="$response.body#/papers/0/id")),
+)  # fmt: skip
 def get_collection(request: Request, collection_id: int, user: Caller):
     c = _own(request, user, collection_id)
     papers = request.app.state.store.collection_papers(c.id, viewer_id=user.id)
     return CollectionDetail(**_collection_out(request, c).model_dump(), papers=_papers_out(request, papers, user))
 
 
-@router.patch("/collections/{collection_id}", response_model=CollectionOut, responses={**E400, **E401, **E403, **E404})
+@router.patch(
+    "/collections/{collection_id}", response_model=CollectionOut, responses={**E400, **E401, **E403, **E404},
+    openapi_extra=links(200, GetCollection=to("GET", COLLECTION, "The collection as changed", collection_id="$response.body#/id")),
+)  # fmt: skip
 def update_collection(request: Request, collection_id: int, user: Caller, body: Annotated[CollectionPatch, Body()]):
     try:
         c = request.app.state.store.update_collection(user.id, collection_id, name=body.name, public=body.public)
@@ -213,7 +263,10 @@ def update_collection(request: Request, collection_id: int, user: Caller, body: 
     return _collection_out(request, c)
 
 
-@router.delete("/collections/{collection_id}", status_code=204, responses={**E401, **E403, **E404})
+@router.delete(
+    "/collections/{collection_id}", status_code=204, responses={**E401, **E403, **E404},
+    openapi_extra=links(204, GetCollection=to("GET", COLLECTION, "Gone: answers 404", collection_id="$request.path.collection_id")),
+)  # fmt: skip
 def delete_collection(request: Request, collection_id: int, user: Caller):
     """The collection goes; its papers stay saved."""
     try:
@@ -223,7 +276,12 @@ def delete_collection(request: Request, collection_id: int, user: Caller):
     return Response(status_code=204)
 
 
-@router.post("/collections/{collection_id}/papers", response_model=SaveOut, responses={**E401, **E403, **E404})
+@router.post(
+    "/collections/{collection_id}/papers", response_model=SaveOut, responses={**E400, **E401, **E403, **E404},
+    openapi_extra=links(200, UnfilePaper=to("DELETE", COLLECTION + "/papers/{paper_id}", "Take it out again",
+                                            collection_id="$request.path.collection_id", paper_id="$response.body#/paper_id"),
+                        GetCollection=to("GET", COLLECTION, "The collection with it", collection_id="$request.path.collection_id")),
+)  # fmt: skip
 def file_paper(request: Request, collection_id: int, user: Caller, body: Annotated[PaperRef, Body()]):
     """File a paper in the collection (saving it if needed)."""
     store = request.app.state.store
@@ -234,7 +292,10 @@ def file_paper(request: Request, collection_id: int, user: Caller, body: Annotat
     return SaveOut(paper_id=body.paper_id, created=created)
 
 
-@router.delete("/collections/{collection_id}/papers/{paper_id:path}", response_model=Changed, responses={**E401, **E403, **E404})
+@router.delete(
+    "/collections/{collection_id}/papers/{paper_id:path}", response_model=Changed, responses={**E401, **E403, **E404},
+    openapi_extra=links(200, GetCollection=to("GET", COLLECTION, "The collection without it", collection_id="$request.path.collection_id")),
+)  # fmt: skip
 def unfile_paper(request: Request, collection_id: int, paper_id: str, user: Caller):
     try:
         changed = request.app.state.store.remove_from_collection(user.id, collection_id, paper_id)
@@ -269,6 +330,9 @@ def export_library(
 # -- recommendations ------------------------------------------------------------------------
 @router.get(
     "/recommendations", response_model=list[RecommendationOut],
+    openapi_extra=links(200, GetPaper=to("GET", "/api/papers/{paper_id}", "The best pick", paper_id=FIRST_PAPER),
+                        Save=to("POST", "/api/library", "Save the best pick", body={"paper_id": FIRST_PAPER}),
+                        Dismiss=to("POST", "/api/dismissals", "Not interested in it", body={"paper_id": FIRST_PAPER})),
     responses={**E401, 400: {"model": ErrorOut, "description": "More than one period"},
                404: {"model": ErrorOut, "description": "No such ISO week"}},
 )  # fmt: skip

@@ -16,6 +16,7 @@ from ...store.accounts import User
 from ...store.base import PaperQuery, QuerySyntaxError
 from .. import csrf, sessions
 from ..submission import SubmitError, submit
+from .links import FIRST_PAPER, links, merged, paper_links, to
 from .models import (
     DailyPaper,
     ErrorOut,
@@ -83,6 +84,7 @@ CATEGORY = r"^[A-Za-z][A-Za-z.\-]{0,39}$"
     "/daily_papers", response_model=list[DailyPaper],
     responses={400: {"model": ErrorOut, "description": "More than one of date, week, month"},
                404: {"model": ErrorOut, "description": "No such ISO week (e.g. W53 of a 52-week year)"}},
+    openapi_extra=links(200, **paper_links(FIRST_PAPER)),
 )  # fmt: skip
 def daily_papers(
     request: Request,
@@ -131,7 +133,10 @@ def daily_papers(
     return _json(entries)
 
 
-@router.get("/papers/search", response_model=list[SearchResult], responses=E400)
+@router.get(
+    "/papers/search", response_model=list[SearchResult], responses=E400,
+    openapi_extra=links(200, **paper_links(FIRST_PAPER)),
+)  # fmt: skip
 def search_papers(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Search text")],
@@ -173,6 +178,8 @@ def _search_results(request: Request, hits) -> list[SearchResult]:
                409: {"model": ErrorOut, "description": "Removed by a moderator"},
                502: {"model": ErrorOut, "description": "arXiv's record was unusable"},
                503: {"model": ErrorOut, "description": "arXiv cannot be reached"}},
+    openapi_extra=merged(links(201, **paper_links("$response.body#/paper/id")),
+                         links(200, **paper_links("$response.body#/paper/id"))),
 )  # fmt: skip
 def index_paper(
     request: Request,
@@ -202,19 +209,32 @@ def _vote(request: Request, paper_id: str, user: User, voted: bool) -> VoteOut:
     return VoteOut(paper_id=paper_id, upvoted=result.voted, upvotes=result.upvotes)
 
 
-@router.post("/papers/{paper_id:path}/upvote", response_model=VoteOut, responses={**E401, **E403, **E404})
+@router.post(
+    "/papers/{paper_id:path}/upvote", response_model=VoteOut, responses={**E401, **E403, **E404},
+    openapi_extra=links(200, RemoveUpvote=to("DELETE", "/api/papers/{paper_id}/upvote", "Take the upvote back",
+                                             paper_id="$response.body#/paper_id"),
+                        GetPaper=to("GET", "/api/papers/{paper_id}", "The paper, with its new count",
+                                    paper_id="$response.body#/paper_id")),
+)  # fmt: skip
 def upvote(request: Request, paper_id: str, user: Annotated[User, Depends(api_user)]):
     """Upvote a paper (idempotent: a second upvote by the same user changes nothing)."""
     return _vote(request, paper_id, user, True)
 
 
-@router.delete("/papers/{paper_id:path}/upvote", response_model=VoteOut, responses={**E401, **E403, **E404})
+@router.delete(
+    "/papers/{paper_id:path}/upvote", response_model=VoteOut, responses={**E401, **E403, **E404},
+    openapi_extra=links(200, GetPaper=to("GET", "/api/papers/{paper_id}", "The paper, with its new count",
+                                         paper_id="$response.body#/paper_id")),
+)  # fmt: skip
 def remove_upvote(request: Request, paper_id: str, user: Annotated[User, Depends(api_user)]):
     """Take back your upvote (idempotent)."""
     return _vote(request, paper_id, user, False)
 
 
-@router.get("/papers/{paper_id:path}/similar", response_model=list[SearchResult], responses=E404)
+@router.get(
+    "/papers/{paper_id:path}/similar", response_model=list[SearchResult], responses=E404,
+    openapi_extra=links(200, GetPaper=to("GET", "/api/papers/{paper_id}", "The most similar paper", paper_id=FIRST_PAPER)),
+)  # fmt: skip
 def similar_papers(request: Request, paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 10):
     """Papers nearest in meaning to this one (itself excluded); empty before embedding."""
     paper = _find_paper(request.app.state.store, paper_id)
@@ -235,7 +255,10 @@ def _find_paper(store, paper_id: str):
     return paper
 
 
-@router.get("/papers/{paper_id:path}", response_model=PaperOut, responses=E404)
+@router.get(
+    "/papers/{paper_id:path}", response_model=PaperOut, responses=E404,
+    openapi_extra=links(200, **{name: link for name, link in paper_links("$response.body#/id").items() if name != "GetPaper"}),
+)  # fmt: skip
 def get_paper(request: Request, paper_id: str):
     """One paper by arXiv id (with or without version), arXiv URL, or local id."""
     store = request.app.state.store
