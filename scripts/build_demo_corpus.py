@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(item, RecordError):
             errors.append(item)
         else:
-            lines.append(json.dumps(item.model_dump(mode="json"), ensure_ascii=False))
+            # The TL;DR is derived when a paper is loaded (summarize/), not source data.
+            lines.append(json.dumps(item.model_dump(mode="json", exclude={"tldr"}), ensure_ascii=False))
     # A shipped corpus with silently missing cards would be worse than none.
     if errors:
         for e in errors:
