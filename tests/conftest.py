@@ -49,20 +49,26 @@ def store_backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture
-def store_factory(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest):
-    """Makes database URLs of the backend under test: each call an empty, migratable store."""
+def url_factory(backend: str, folder: Path, request: pytest.FixtureRequest):
+    """Each call an empty, migratable store of ``backend``: a file in ``folder``, or a fresh
+    PostgreSQL database dropped when the test ends."""
     counter = iter(range(1_000_000))
 
     def new_url() -> str:
-        if store_backend == "sqlite":
-            return f"sqlite:///{tmp_path / 'stores' / f'{next(counter)}.db'}"
+        if backend == "sqlite":
+            return f"sqlite:///{folder / f'{next(counter)}.db'}"
         databases = request.getfixturevalue("pg_databases")
         url = databases.fresh()
         request.addfinalizer(lambda: databases.drop(url))
         return url
 
     return new_url
+
+
+@pytest.fixture
+def store_factory(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest):
+    """Makes database URLs of the backend under test: each call an empty, migratable store."""
+    return url_factory(store_backend, tmp_path / "stores", request)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from paperboard.store.backup import (
     restore_backup,
     take_backup,
 )
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, url_factory
 
 WORDS = "diffusion policy language model graph neural robot vision sparse attention protein".split()
 
@@ -115,17 +115,7 @@ def backup_dir(shared_backup) -> Path:
 @pytest.fixture
 def empty_store(shared_backend, tmp_path, request):
     """Makes empty stores of the shared backup's backend (like conftest's store_factory)."""
-    counter = iter(range(1000))
-
-    def new_url() -> str:
-        if shared_backend == "sqlite":
-            return f"sqlite:///{tmp_path / 'targets' / f'{next(counter)}.db'}"
-        databases = request.getfixturevalue("pg_databases")
-        url = databases.fresh()
-        request.addfinalizer(lambda: databases.drop(url))
-        return url
-
-    return new_url
+    return url_factory(shared_backend, tmp_path / "targets", request)
 
 
 @pytest.fixture

@@ -66,9 +66,8 @@ class PostgresAccounts:
         args: list[object] = [start, end]
         if active_only:
             sql += " AND (p.upvotes > 0 OR p.id IN (SELECT paper_id FROM comments WHERE NOT hidden))"
-        if category:
-            sql += " AND (p.primary_category = %s OR p.categories @> ARRAY[%s]::text[])"
-            args += [category, category]
+        cat, cat_args = _category_clause(category)
+        sql, args = sql + cat, args + cat_args
         with self._db.reader() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [TrendingCandidate(r["id"], r["upvotes"], r["comments"], r["feed_day"]) for r in rows]
@@ -81,13 +80,10 @@ class PostgresAccounts:
             " AND p.feed_day <= %s AND p.upvotes = 0"
             " AND NOT EXISTS (SELECT 1 FROM comments c WHERE c.paper_id = p.id AND NOT c.hidden)"
         )
-        args: list[object] = [start, end]
-        if category:
-            sql += " AND (p.primary_category = %s OR p.categories @> ARRAY[%s]::text[])"
-            args += [category, category]
-        sql += ' ORDER BY p.feed_day DESC, p.id COLLATE "C" ASC LIMIT %s OFFSET %s'
+        cat, cat_args = _category_clause(category)
+        sql += cat + ' ORDER BY p.feed_day DESC, p.id COLLATE "C" ASC LIMIT %s OFFSET %s'
         with self._db.reader() as conn:
-            rows = conn.execute(sql, [*args, limit, offset]).fetchall()
+            rows = conn.execute(sql, [start, end, *cat_args, limit, offset]).fetchall()
         return [TrendingCandidate(r["id"], 0, 0, r["feed_day"]) for r in rows]
 
     def _per_day(self, sql: str, start: date, end: date) -> list[DayCount]:
@@ -115,3 +111,9 @@ class PostgresAccounts:
             " WHERE (created_at AT TIME ZONE 'UTC')::date BETWEEN %s AND %s GROUP BY 1 ORDER BY 1",
             start, end,
         )  # fmt: skip
+
+
+def _category_clause(category: str | None) -> tuple[str, list[object]]:
+    if not category:
+        return "", []
+    return " AND (p.primary_category = %s OR p.categories @> ARRAY[%s]::text[])", [category, category]
