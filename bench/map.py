@@ -211,7 +211,8 @@ def full_child(index_copy: str, n_place: int) -> dict:
     data = build_map(store)
     build_seconds = time.perf_counter() - t
     out = {"papers": len(data), "model": data.model, "method": data.method, "build_seconds": build_seconds,
-           "build_rss_mb": rss_mb(), "levels": [len(level) for level in data.labels]}  # fmt: skip
+           "build_rss_mb": rss_mb(), "levels": [len(level) for level in data.labels],
+           "kept": kept_on_map(store, data)}  # fmt: skip
     # A day's new papers: the newest n_place taken off the map, then placed back.
     newest = np.argsort(data.keys)[-n_place:]
     keys = data.keys[newest].copy()
@@ -225,6 +226,28 @@ def full_child(index_copy: str, n_place: int) -> dict:
     out["place_error"] = float(np.median(np.linalg.norm(after - before, axis=1)))
     store.close()
     return out
+
+
+def kept_on_map(store, data, n: int = 2000) -> float:
+    """kNN kept (10) of ``n`` random papers of the built map, against all its papers."""
+    keys, vectors = [], []
+    for batch in store.iter_vectors(data.model):
+        keys.append(batch.keys)
+        vectors.append(batch.vectors)
+    by_key = dict(zip(np.concatenate(keys).tolist(), np.vstack(vectors), strict=True))
+    matrix = np.vstack([by_key[int(k)] for k in data.keys])
+    rows = np.random.default_rng(1).choice(len(data), size=min(n, len(data)), replace=False)
+    xy = data.xy.astype(np.float64)
+    shares = []
+    for block in np.array_split(rows, max(1, len(rows) // 200)):
+        sims = matrix[block] @ matrix.T
+        sims[np.arange(len(block)), block] = -np.inf
+        true = np.argpartition(-sims, K, axis=1)[:, :K]
+        d = ((xy[block, None, :] - xy[None, :, :]) ** 2).sum(axis=2)
+        d[np.arange(len(block)), block] = np.inf
+        found = np.argpartition(d, K, axis=1)[:, :K]
+        shares += [len(set(a) & set(b)) / K for a, b in zip(true, found, strict=True)]
+    return float(np.mean(shares))
 
 
 def full(n_place: int) -> dict:
@@ -244,10 +267,220 @@ def full(n_place: int) -> dict:
 
 
 # -- rendering libraries ---------------------------------------------------------------------
-def render() -> None:
-    from bench.map_render import measure
+LIBRARIES = {
+    "deck.gl 9.4.0": {"packages": ["deck.gl@9.4.0"], "files": {"deck.js": "deck.gl/dist.min.js"}},
+    "regl-scatterplot 1.16.0": {
+        "packages": ["regl-scatterplot@1.16.0", "regl@2.1.1", "pub-sub-es@3.0.0"],
+        "files": {"scatter.js": "regl-scatterplot/dist/regl-scatterplot.min.js", "regl.js": "regl/dist/regl.min.js",
+                  "pubsub.mjs": "pub-sub-es/dist/index.js"},
+    },
+}  # fmt: skip
+HARNESS_POINTS = """
+function points(n) {  // 12 clusters on a ring, seeded: the same picture for both libraries
+  let s = 1; const r = () => (s = (s * 48271) % 2147483647) / 2147483647;
+  const x = new Float32Array(n), y = new Float32Array(n), xy = new Float32Array(2 * n), rgba = new Uint8Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 12, a = (c / 12) * 6.283;
+    x[i] = Math.cos(a) * 0.6 + (r() - 0.5) * 0.5; y[i] = Math.sin(a) * 0.6 + (r() - 0.5) * 0.5;
+    xy[2 * i] = x[i]; xy[2 * i + 1] = y[i]; rgba.set([30 + c * 18, 120, 200 - c * 10, 200], 4 * i);
+  }
+  return { x, y, xy, rgba, category: new Float32Array(n).map((_, i) => i % 12) };
+}
+function panLoop(move) {  // 60 frames, each moving the view; mean ms between frames
+  let i = 0, last = performance.now(); const times = [];
+  function step() {
+    const now = performance.now(); times.push(now - last); last = now;
+    move(i++);
+    if (i < 60) requestAnimationFrame(step);
+    else { window.panMs = times.slice(3).reduce((a, b) => a + b, 0) / (times.length - 3); window.done = true; }
+  }
+  requestAnimationFrame(step);
+}
+const N = +new URLSearchParams(location.search).get("n");
+"""
+HARNESS = {
+    "deck.gl 9.4.0": (
+        "<script src='deck.js'></script><script src='h.js'></script>",
+        HARNESS_POINTS
+        + """
+const p = points(N); let first = false;
+const d = new deck.Deck({
+  parent: document.getElementById("box"), views: new deck.OrthographicView({}), initialViewState: { target: [0, 0, 0], zoom: 8 },
+  controller: true, layers: [new deck.ScatterplotLayer({ id: "p", radiusUnits: "pixels", getRadius: 2,
+    data: { length: N, attributes: { getPosition: { value: p.xy, size: 2 }, getFillColor: { value: p.rgba, size: 4, normalized: true } } } })],
+  onAfterRender: () => { if (!first) { first = true; window.firstDraw = performance.now();
+    panLoop((i) => d.setProps({ viewState: { target: [i * 0.005, 0, 0], zoom: 8 } })); } },
+  onError: (e) => { window.failed = String(e); },
+});
+""",
+    ),
+    "regl-scatterplot 1.16.0": ("<script type='module' src='h.mjs'></script>", None),
+}
+REGL_HARNESS = """import createPubSub from "./pubsub.mjs";
+window.createPubSub = createPubSub;
+const load = (src) => new Promise((ok, no) => { const s = document.createElement("script"); s.src = src; s.onload = ok; s.onerror = no; document.head.append(s); });
+await load("regl.js"); await load("scatter.js"); await load("h.js");
+"""
+REGL_DRAW = (
+    HARNESS_POINTS
+    + """
+(async () => {
+  try {
+    const canvas = document.getElementById("c"), { width, height } = canvas.getBoundingClientRect();
+    const create = window.createScatterplot.default || window.createScatterplot.createScatterplot;
+    const sp = create({ canvas, width, height, pointSize: 4 });
+    const p = points(N);
+    await sp.draw({ x: p.x, y: p.y, valueA: p.category });
+    window.firstDraw = performance.now();
+    panLoop((i) => sp.zoomToLocation([i * 0.002, 0], 1, { transition: false }));
+  } catch (e) { window.failed = String(e); }
+})();
+"""
+)
 
-    measure()
+
+def render(sizes: tuple[int, ...] = (75_000, 1_000_000), only: str = "") -> None:
+    """Each library in headless Chromium (SwiftShader WebGL, so figures are CPU-bound and
+    pessimistic): the scripts' size, the first frame with all points (from navigation start,
+    data generation included), the mean frame time while panning; once under the product's
+    Content-Security-Policy and, if it fails there, once without."""
+    import http.server
+    import threading
+
+    from paperboard.web.security import CSP
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("render: playwright is not installed")
+        return
+    with tempfile.TemporaryDirectory(prefix="map-render-") as tmp:
+        root = Path(tmp)
+        for name, lib in LIBRARIES.items():
+            site = root / name.split()[0]
+            site.mkdir()
+            packed = subprocess.run(
+                ["npm", "pack", "--silent", *lib["packages"]],
+                cwd=site,
+                capture_output=True,
+                text=True,
+            )
+            if packed.returncode != 0:
+                print(f"render: npm pack {lib['packages']} failed: {packed.stderr.strip()[-200:]}")
+                continue
+            for tgz in site.glob("*.tgz"):
+                pkg = tgz.name.rsplit("-", 1)[0]
+                (site / pkg).mkdir()
+                subprocess.run(
+                    ["tar", "xzf", str(tgz), "-C", str(site / pkg), "--strip-components=1"],
+                    check=True,
+                )
+            for dest, src in lib["files"].items():
+                shutil.copy(site / src, site / dest)
+            tags, script = HARNESS[name]
+            if script is None:
+                (site / "h.mjs").write_text(REGL_HARNESS)
+                script = REGL_DRAW
+            (site / "h.js").write_text(script)
+            (site / "s.css").write_text(
+                "body{margin:0} #box{position:absolute;inset:0} #c{width:1000px;height:700px}"
+            )
+            body = "<div id='box'></div><canvas id='c'></canvas>"
+            (site / "index.html").write_text(
+                f"<!doctype html><meta charset='utf-8'><link rel='stylesheet' href='s.css'><body>{body}{tags}</body>"
+            )
+
+        csp_on = {"on": True}
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, directory=str(root), **kw)
+
+            def end_headers(self):
+                if csp_on["on"]:
+                    self.send_header("Content-Security-Policy", CSP)
+                super().end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        print(f"\nrendering in headless Chromium (SwiftShader), 1000x700 px; {load()}")
+        print(
+            "| library | scripts KB | under the product's CSP | points | first draw ms | pan ms/frame |"
+        )
+        print("|---|---|---|---|---|---|")
+        args = [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+        ]
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=args
+            )
+            for name, lib in LIBRARIES.items():
+                site = root / name.split()[0]
+                if not (site / "index.html").exists() or only not in name:
+                    continue
+                kb = sum((site / f).stat().st_size for f in lib["files"]) / 1024
+                for n in sizes:
+                    for with_csp in (True, False):
+                        csp_on["on"] = with_csp
+                        page = browser.new_page(viewport={"width": 1000, "height": 700})
+                        errors: list[str] = []
+                        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                        page.on(
+                            "console",
+                            # A CSP violation is only a console error; a missing favicon is not one.
+                            lambda m, errors=errors: (
+                                errors.append(m.text) if "Security Policy" in m.text else None
+                            ),
+                        )
+                        page.goto(
+                            f"{base}/{site.name}/index.html?n={n}",
+                            wait_until="commit",
+                            timeout=120_000,
+                        )
+                        try:
+                            # Polled by evaluate: wait_for_function compiles a string, which the CSP forbids.
+                            deadline = time.monotonic() + 180
+                            while not page.evaluate("() => !!(window.done || window.failed)"):
+                                if errors or time.monotonic() > deadline:
+                                    raise RuntimeError(errors[0] if errors else "timed out")
+                                time.sleep(0.2)
+                            res = page.evaluate(
+                                "() => [window.firstDraw, window.panMs, window.failed || null]"
+                            )
+                        except Exception as exc:  # noqa: BLE001 - report, go on with the next
+                            res = [None, None, (errors[:1] or [str(exc).splitlines()[0]])[0]]
+                            print(
+                                f"  ({name}, {n:,}, CSP {'on' if with_csp else 'off'}: {res[2][:300]})"
+                            )
+                        page.close()
+                        ok = res[2] is None and res[0] is not None
+                        csp = (
+                            "yes"
+                            if with_csp and ok
+                            else (
+                                "no: " + (res[2] or "did not draw")[:70]
+                                if with_csp
+                                else "(CSP off)"
+                            )
+                        )
+                        if ok:
+                            print(
+                                f"| {name} | {kb:.0f} | {csp} | {n:,} | {res[0]:.0f} | {res[1]:.1f} |"
+                            )
+                        else:
+                            print(f"| {name} | {kb:.0f} | {csp} | {n:,} | – | – |")
+                        if with_csp and ok:
+                            break  # works under the CSP: no need for the run without it
+            browser.close()
+        server.shutdown()
 
 
 def main() -> None:
@@ -263,6 +496,7 @@ def main() -> None:
     ap.add_argument("--only-full", action="store_true")
     ap.add_argument("--place", type=int, default=500, help="papers placed into the 75k map")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--render", action="store_true", help="only the rendering libraries")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--sample-file", help=argparse.SUPPRESS)
     ap.add_argument("--full-child", help=argparse.SUPPRESS)
@@ -272,6 +506,9 @@ def main() -> None:
         return
     if args.full_child:
         print(json.dumps(full_child(args.full_child, args.place)))
+        return
+    if args.render:
+        render()
         return
 
     if not args.only_full:
@@ -309,6 +546,9 @@ def main() -> None:
             return
         print(
             f"\nproduct build, whole corpus: {out['papers']:,} papers, model {out['model']}, method {out['method']}"
+        )
+        print(
+            f"  kNN kept (10) of 2,000 random papers among all {out['papers']:,}: {out['kept']:.3f}"
         )
         print(f"  build {out['build_seconds']:.1f} s (target <= 300 s), peak RSS {out['build_rss_mb']:.0f} MB,"
               f" clusters per level {out['levels']}")  # fmt: skip

@@ -179,13 +179,14 @@
         const sx = w / 2 + (lab.x - tx) * scale, sy = h / 2 - (lab.y - ty) * scale;
         if (sx < 0 || sy < 0 || sx > w || sy > h) continue;
         const text = lab.keywords.join(" · "), bw = text.length * 6.5 + 12, bh = 20;
-        const box = [sx - bw / 2, sy - bh / 2, sx + bw / 2, sy + bh / 2];
+        const cx = Math.max(bw / 2, Math.min(w - bw / 2, sx)), cy = Math.max(bh / 2, Math.min(h - bh / 2, sy));
+        const box = [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2];
         if (taken.some((t) => box[0] < t[2] && box[2] > t[0] && box[1] < t[3] && box[3] > t[1])) continue;
         taken.push(box);
         const el = document.createElement("span");
         el.className = `map-label level-${level}`;
         el.textContent = text;
-        el.style.left = `${sx}px`; el.style.top = `${sy}px`;
+        el.style.left = `${cx}px`; el.style.top = `${cy}px`;
         labelsBox.appendChild(el);
       }
     }
