@@ -10,8 +10,10 @@ The rules are general English, not fitted to any paper; which candidate wins is 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 
 from .sentences import split_sentences
 
@@ -85,11 +87,22 @@ def tokens(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
+_LEAD_MAX_SPACES = 5
+"""The most spaces a ``_LEAD`` clause holds before its comma ("To address this a b c")."""
+
+
 def strip_lead(sentence: str) -> str:
     """The sentence without its leading linking clauses ("Motivated by this, in this paper, we
-    propose X" → "We propose X"); unchanged when too little would be left."""
+    propose X" → "We propose X"); unchanged when too little would be left.
+
+    A lead ends at the sentence's first comma (no alternative of ``_LEAD`` holds one) after at
+    most ``_LEAD_MAX_SPACES`` spaces, so most sentences are ruled out without running the long
+    case-insensitive pattern."""
     stripped = sentence
     for _ in range(3):
+        comma = stripped.find(",")
+        if comma < 0 or stripped.count(" ", 0, comma) > _LEAD_MAX_SPACES:
+            break
         m = _LEAD.match(stripped)
         if not m or len(stripped) - m.end() <= 20:
             break
@@ -98,23 +111,40 @@ def strip_lead(sentence: str) -> str:
     return stripped
 
 
-def _cuts(base: str) -> list[tuple[int, int]]:
-    """(character position, kind: 1 clause boundary, 2 weaker) where ``base`` may end early."""
+def _lower(text: str) -> str:
+    """``text`` in lower case, character for character (cut positions are found in it)."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a rare letter whose lower case is longer: positions would shift
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return lowered
+
+
+def _cuts(
+    base: str, limit: int | None = None, lowered: str | None = None
+) -> list[tuple[int, int, int]]:
+    """(character position, kind: 1 clause boundary, 2 weaker, words before it) where ``base``
+    may end early.
+
+    With ``limit``, cuts leaving more than ``limit`` words are not wanted: a pattern's matches
+    come in text order and a cut's end never moves back, so the first too-long one ends the scan."""
     total = base.count(" ") + 1
-    out: list[tuple[int, int]] = []
+    out: list[tuple[int, int, int]] = []
     seen: set[int] = set()
-    lowered = base.lower()
-    if len(lowered) != len(base):  # a rare letter whose lower case is longer: positions would shift
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in base)
+    if lowered is None:
+        lowered = _lower(base)
     for kind, pattern, least in ((1, _CUT, MIN_CUT_WORDS), (2, _WEAK_CUT, MIN_WEAK_CUT_WORDS)):
+        if least >= total - 2:
+            continue  # too short a sentence for a cut of this kind: no need to look
         for m in pattern.finditer(lowered):
             end = m.start()
             while end and base[end - 1] in " ,;:":
                 end -= 1
             n = base.count(" ", 0, end) + 1
+            if limit is not None and n > limit:
+                break
             if least <= n < total - 2 and end not in seen:
                 seen.add(end)
-                out.append((end, kind))
+                out.append((end, kind, n))
     return out
 
 
@@ -123,9 +153,12 @@ class SentenceParts:
     """One sentence's statistics, from which every candidate cut from it is scored.
 
     A cut candidate is a prefix of its sentence, so its word statistics are read from running
-    sums over the sentence's words (``content[k]``: content words among its first ``k``)
-    instead of re-reading its text: a paper's ~25 candidates then cost a few arithmetic
-    operations each, which lets ingest compute TL;DRs without slowing down.
+    sums over the sentence's words (``stops[k]``: stopwords among its first ``k``) and from
+    where each distinct word first occurs (``content_first``: sorted first positions of the
+    content words, so the distinct content words among the first ``k`` are those before ``k``)
+    instead of re-reading its text. All of these are built by C-level helpers (``accumulate``,
+    ``map``, set operations), not a Python loop per word, so that ingest can compute TL;DRs
+    without slowing down.
     """
 
     text: str
@@ -133,17 +166,22 @@ class SentenceParts:
     constant: list[float]  # bias and position: the features a cut does not change
     starts: list[float]
     n_words: int
-    content: list[int]
-    central: list[int]
-    unique_content: list[int]
-    in_title: list[int]
+    stops: list[int]  # running count of stopwords
+    spread: list[int]  # running sum of the number of sentences each content word is in
+    content_first: list[int]
+    title_first: list[int]  # the same, of the title's content words
     cue_at: dict[int, int]  # cue number -> word index of its first occurrence, if present
     digit: int  # character positions, past the end when absent
     percent: int
     paren: int
-    cuts: list[tuple[int, int]]  # (character end, kind): kind 0 whole, 1 clause, 2 weaker
+    candidates: list[tuple[int, int, int, int]]  # (character end, kind, k, words), k > 0
     n_title: int
     others: int
+
+    @property
+    def cuts(self) -> list[tuple[int, int]]:
+        """(character end, kind: 0 whole, 1 clause, 2 weaker) of each candidate."""
+        return [(end, kind) for end, kind, _, _ in self.candidates]
 
     def words_before(self, end: int, kind: int) -> int:
         return self.n_words if kind == 0 else len(_WORD_ANY_CASE.findall(self.text, 0, end))
@@ -151,50 +189,86 @@ class SentenceParts:
     def candidate_text(self, end: int, kind: int) -> str:
         return self.text if kind == 0 else self.text[:end] + "."
 
+    def content(self, k: int) -> int:
+        return k - self.stops[k]
+
+    def central(self, k: int) -> int:
+        """Over the content words among the first ``k``: in how many other sentences each is."""
+        return self.spread[k] - self.content(k)
+
+    def unique_content(self, k: int) -> int:
+        return bisect_left(self.content_first, k)
+
+    def in_title(self, k: int) -> int:
+        return bisect_left(self.title_first, k)
+
 
 N_CONSTANT = 6
 ABSENT = 10**6
 
 
-def sentence_parts(title: str, abstract: str) -> list[SentenceParts]:
+def sentence_parts(title: str, abstract: str, max_words: int | None = None) -> list[SentenceParts]:
+    """Every sentence's parts, in order, leaving out sentences without a word.
+
+    With ``max_words``, candidates longer than that are left out (and so are the sentences left
+    without one) as long as the paper has a candidate that fits: the TL;DR is then chosen among
+    those that fit, whatever the others score. Most sentences fit whole, so this is mostly known
+    before any cut is looked for."""
     raw = split_sentences(abstract)[:MAX_SENTENCES]
     sentences = [strip_lead(s) for s in raw]
     n = len(sentences)
     title_words = set(tokens(title)) - STOPWORDS
-    words_of = [" ".join(_WORD_ANY_CASE.findall(s)).lower().split() for s in sentences]
-    spread: dict[str, int] = {}
-    for words in words_of:
-        for w in set(words).difference(STOPWORDS):
-            spread[w] = spread.get(w, 0) + 1
+    lowered = [_lower(s) for s in sentences]
+    words_of = [
+        WORD.findall(low) if s.isascii() else " ".join(_WORD_ANY_CASE.findall(s)).lower().split()
+        for s, low in zip(sentences, lowered, strict=True)
+    ]  # in ASCII, finding lower-case words in the lower-cased text is the same and quicker
+    spread = Counter(chain.from_iterable(set(words).difference(STOPWORDS) for words in words_of))
     others = max(1, n - 1)
-    out: list[SentenceParts] = []
+    limit = None
+    fits_whole = (w and s.count(" ") < max_words for s, w in zip(sentences, words_of, strict=True))
+    if max_words is not None and any(fits_whole):
+        limit = max_words  # a whole sentence fits
+    found: list[tuple[int, list[tuple[int, int, int, int]]]] = []
     for i, sentence in enumerate(sentences):
-        words = words_of[i]
-        if not words:
+        n_words = len(words_of[i])
+        if not n_words:
             continue
-        # Running sums (C-level accumulate) over per-word flags: a prefix of k words reads [k].
-        seen: set[str] = set()
-        first = [not (w in seen or seen.add(w)) for w in words]  # type: ignore[func-returns-value]
-        is_content = [w not in STOPWORDS for w in words]
-        new_content = [a and b for a, b in zip(first, is_content, strict=True)]
-        content = [0, *accumulate(is_content)]
-        central = [0, *accumulate(spread[w] - 1 if c else 0 for w, c in zip(words, is_content, strict=True))]
-        unique_content = [0, *accumulate(new_content)]
-        in_title = [0, *accumulate(n and w in title_words for w, n in zip(words, new_content, strict=True))]
-        cue_at = {_SINGLE_CUE[w]: words.index(w) for w in _SINGLE_CUE.keys() & seen}
+        total = sentence.count(" ") + 1
+        cands = [(len(sentence), 0, n_words, total)] if limit is None or total <= limit else []
+        for end, kind, words in _cuts(sentence, limit, lowered[i]):
+            k = len(_WORD_ANY_CASE.findall(sentence, 0, end))
+            if k:
+                cands.append((end, kind, k, words))
+        found.append((i, cands))
+    if max_words is not None and limit is None:
+        fitting = [(i, [c for c in cands if c[3] <= max_words]) for i, cands in found]
+        if any(cands for _, cands in fitting):
+            found = fitting
+    out: list[SentenceParts] = []
+    for i, cands in found:
+        if not cands:
+            continue
+        sentence, words = sentences[i], words_of[i]
+        # Each word's first index: zipped backwards, the earliest occurrence is written last.
+        first = dict(zip(reversed(words), range(len(words) - 1, -1, -1), strict=True))
+        cue_at = {_SINGLE_CUE[w]: first[w] for w in _SINGLE_CUE.keys() & first.keys()}
         for j, cue in _MULTI_CUE:
-            if seen.issuperset(cue):
-                cue_at[j] = max(words.index(w) for w in cue)
+            if first.keys() >= set(cue):
+                cue_at[j] = max(first[w] for w in cue)
         out.append(SentenceParts(
             text=sentence,
             stripped=sentence is not raw[i],
             constant=[1.0, float(i == 0), float(i == n - 1), i / others, min(i, 6) / 6, n / 10],
             starts=[float(words[0] in ("we", "our")), float(words[0] in ("this", "it", "these", "such", "they", "however"))],
             n_words=len(words),
-            content=content, central=central, unique_content=unique_content, in_title=in_title,
+            stops=[0, *accumulate(map(STOPWORDS.__contains__, words))],
+            spread=[0, *accumulate(map(spread.get, words, repeat(0)))],
+            content_first=sorted(map(first.__getitem__, first.keys() - STOPWORDS)),
+            title_first=sorted(map(first.__getitem__, first.keys() & title_words)),
             cue_at=cue_at,
             digit=_first(_DIGIT, sentence), percent=_at(sentence, "%"), paren=_at(sentence, "("),
-            cuts=[(len(sentence), 0), *_cuts(sentence)],
+            candidates=cands,
             n_title=max(1, len(title_words)), others=others,
         ))  # fmt: skip
     return out
@@ -204,11 +278,11 @@ def features(s: SentenceParts, end: int, kind: int) -> list[float]:
     """The candidate's features in ``FEATURES`` order (training; ``Scorer`` computes the same
     score without building this list)."""
     k = s.words_before(end, kind)
-    uc, overlap = s.unique_content[k], s.in_title[k]
+    uc, overlap, content = s.unique_content(k), s.in_title(k), s.content(k)
     return [
         *s.constant, k / 30, (k / 30) ** 2, abs(k - 22) / 22, float(k < 10), float(k > 40),
         overlap / s.n_title, overlap / max(1, uc), overlap / 10,
-        s.central[k] / max(1, s.content[k]) / s.others, uc / max(1, k), float(s.stripped),
+        s.central(k) / max(1, content) / s.others, uc / max(1, k), float(s.stripped),
         float(kind == 1), float(kind == 2), k / s.n_words, *s.starts,
         float(s.digit < end), float(s.percent < end), float(s.paren < end),
         *(float(s.cue_at.get(j, ABSENT) < k) for j in range(len(_CUES))),
@@ -226,27 +300,28 @@ def candidates(title: str, abstract: str) -> list[Candidate]:
     """Every candidate of the paper with its full feature vector (for training and tests)."""
     out = []
     for s in sentence_parts(title, abstract):
-        for end, kind in s.cuts:
-            if s.words_before(end, kind) == 0:
-                continue
-            text = s.candidate_text(end, kind)
-            out.append(Candidate(text, text.count(" ") + 1, features(s, end, kind)))
+        for end, kind, _, words in s.candidates:
+            out.append(Candidate(s.candidate_text(end, kind), words, features(s, end, kind)))
     return out
 
 
 class Scorer:
     """A linear model's score of every candidate, as ``weights · features`` would give, but
-    with the parts a cut does not change summed once per sentence."""
+    with the parts a cut does not change summed once per sentence.
+
+    The terms are added in the same order as ever: floating-point sums depend on it, and a
+    different rounding could flip a near tie between two candidates."""
 
     def __init__(self, weights: tuple[float, ...]) -> None:
         if len(weights) != len(FEATURES):
             raise ValueError(f"{len(weights)} weights for {len(FEATURES)} features")
         w = list(weights)
         self.constant = w[:N_CONSTANT]
+        self.w_candidate = w[N_CONSTANT : N_CONSTANT + 19]
         (self.w_words, self.w_words2, self.w_dist, self.w_short, self.w_long, self.w_trecall,
          self.w_tprec, self.w_tover, self.w_central, self.w_ratio, self.w_stripped, self.w_cut,
          self.w_weak, self.w_kept, self.w_we, self.w_anaphora, self.w_digit, self.w_percent,
-         self.w_paren) = w[N_CONSTANT : N_CONSTANT + 19]  # fmt: skip
+         self.w_paren) = self.w_candidate  # fmt: skip
         self.w_cues = w[N_CONSTANT + 19 :]
 
     def scored(self, s: SentenceParts) -> list[tuple[float, str, int]]:
@@ -254,27 +329,30 @@ class Scorer:
         base = sum(a * b for a, b in zip(self.constant, s.constant, strict=True))
         base += self.w_stripped * s.stripped + self.w_we * s.starts[0] + self.w_anaphora * s.starts[1]
         cues = sorted((at, self.w_cues[j]) for j, at in s.cue_at.items())
+        # Locals, not attributes, in the loop below: this is where a paper's time goes.
+        (w_words, w_words2, w_dist, w_short, w_long, w_trecall, w_tprec, w_tover, w_central, w_ratio,
+         _, w_cut, w_weak, w_kept, _, _, w_digit, w_percent, w_paren) = self.w_candidate  # fmt: skip
+        text, n_title, others, n_words = s.text, s.n_title, s.others, s.n_words
+        stops, spread, content_first, title_first = s.stops, s.spread, s.content_first, s.title_first
+        digit, percent, paren = s.digit, s.percent, s.paren
         out = []
-        for end, kind in s.cuts:
-            k = s.words_before(end, kind)
-            if k == 0:
-                continue
-            uc, overlap = s.unique_content[k], s.in_title[k]
+        for end, kind, k, words in s.candidates:
+            uc, overlap = bisect_left(content_first, k), bisect_left(title_first, k)
+            content = k - stops[k]
             score = (
-                base + self.w_words * (k / 30) + self.w_words2 * (k / 30) ** 2
-                + self.w_dist * (abs(k - 22) / 22) + self.w_short * (k < 10) + self.w_long * (k > 40)
-                + self.w_trecall * (overlap / s.n_title) + self.w_tprec * (overlap / max(1, uc))
-                + self.w_tover * (overlap / 10) + self.w_central * (s.central[k] / max(1, s.content[k]) / s.others)
-                + self.w_ratio * (uc / k) + self.w_cut * (kind == 1) + self.w_weak * (kind == 2)
-                + self.w_kept * (k / s.n_words) + self.w_digit * (s.digit < end)
-                + self.w_percent * (s.percent < end) + self.w_paren * (s.paren < end)
+                base + w_words * (k / 30) + w_words2 * (k / 30) ** 2
+                + w_dist * (abs(k - 22) / 22) + w_short * (k < 10) + w_long * (k > 40)
+                + w_trecall * (overlap / n_title) + w_tprec * (overlap / max(1, uc))
+                + w_tover * (overlap / 10) + w_central * ((spread[k] - content) / max(1, content) / others)
+                + w_ratio * (uc / k) + w_cut * (kind == 1) + w_weak * (kind == 2)
+                + w_kept * (k / n_words) + w_digit * (digit < end)
+                + w_percent * (percent < end) + w_paren * (paren < end)
             )  # fmt: skip
             for at, w in cues:
                 if at >= k:
                     break
                 score += w
-            text = s.candidate_text(end, kind)
-            out.append((score, text, text.count(" ") + 1))
+            out.append((score, text if kind == 0 else text[:end] + ".", words))
         return out
 
 

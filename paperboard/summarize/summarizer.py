@@ -78,7 +78,7 @@ def _tldr(title: str, abstract: str, weights: tuple[float, ...]) -> str:
     scorer = _scorer(weights)
     best: tuple[float, str] | None = None
     best_long: tuple[float, str] | None = None
-    for parts in sentence_parts(title or "", abstract or ""):
+    for parts in sentence_parts(title or "", abstract or "", max_words=MAX_WORDS):
         for score, text, words in scorer.scored(parts):
             if words <= MAX_WORDS:
                 if best is None or score > best[0]:
