@@ -4,6 +4,8 @@ point shows its title and clicking it opens its paper."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,17 @@ PIXELS = """() => {
 }"""
 
 
+def _pixels_until(pg, done, timeout: float = 15.0) -> tuple[int, int]:
+    """(drawn, lit) pixels once ``done`` holds: deck.gl draws on its next animation frame,
+    later than the DOM says the data arrived when the machine is busy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        drawn, lit = pg.evaluate(PIXELS)
+        if done(drawn, lit) or time.monotonic() > deadline:
+            return drawn, lit
+        pg.wait_for_timeout(100)
+
+
 def test_map_draws_searches_and_opens_a_paper(live_server, page, loaded_store, settings):  # noqa: F811
     base = live_server
     embed_missing(loaded_store, load_embedder(STATIC_MODEL))
@@ -46,8 +59,7 @@ def test_map_draws_searches_and_opens_a_paper(live_server, page, loaded_store, s
 
     page.goto(f"{base}/map")
     page.wait_for_selector("#map-frame[data-ready='1']")
-    page.wait_for_timeout(300)  # the frame after the last chunk
-    drawn, lit = page.evaluate(PIXELS)
+    drawn, lit = _pixels_until(page, lambda drawn, lit: drawn > 200)
     assert drawn > 200 and lit == 0  # points on the canvas, nothing highlighted yet
     assert page.locator("#map-labels .map-label").count() > 0
 
@@ -55,8 +67,7 @@ def test_map_draws_searches_and_opens_a_paper(live_server, page, loaded_store, s
     page.fill("#map-q", "robot grasping diffusion policies")
     page.click("#map-tools button[type=submit]")
     page.wait_for_selector("#map-frame[data-hits]:not([data-hits='0'])")
-    page.wait_for_timeout(300)
-    assert page.evaluate(PIXELS)[1] > 20
+    assert _pixels_until(page, lambda drawn, lit: lit > 20)[1] > 20
     assert "Diffusion Policies for Robot Grasping" in page.locator("#map-hits").inner_text()
 
     # A hostile title is listed and hovered as text, never as markup.
