@@ -21,6 +21,42 @@ PAPERBOARD_TEST_POSTGRES_URL names a server (``make test`` starts a throwaway on
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: SQLite-specific; not run on the PostgreSQL backend")
+    _own_cluster_per_test_process()
+
+
+_own_cluster: str | None = None
+
+
+def _own_cluster_per_test_process() -> None:
+    """Under ``make test``'s two test processes, the second gets a throwaway cluster of its own.
+
+    Why: PostgreSQL's change feed only hands out changes below the oldest transaction still
+    running anywhere in the cluster (store/postgres/changes.py), so one process's long
+    transactions held back the other's keyword-index and similar-paper tests. Only when the
+    suite already runs on a throwaway cluster (PAPERBOARD_PG_CLUSTER_DIR), never a server the
+    user named."""
+    global _own_cluster
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if worker == "gw0" or not os.environ.get(POSTGRES_ENV) or not os.environ.get("PAPERBOARD_PG_CLUSTER_DIR"):
+        return
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "pg-test-cluster.sh"
+    out = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        return  # the shared cluster still works, only with the interference above
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in out.stdout.splitlines()
+                   if line.startswith("export "))  # fmt: skip
+    os.environ[POSTGRES_ENV] = exports["PAPERBOARD_TEST_POSTGRES_URL"]
+    os.environ["PAPERBOARD_PG_CLUSTER_DIR"] = _own_cluster = exports["PAPERBOARD_PG_CLUSTER_DIR"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _own_cluster:
+        import subprocess
+
+        script = Path(__file__).resolve().parent.parent / "scripts" / "pg-test-cluster.sh"
+        subprocess.run(["bash", str(script), "stop", _own_cluster], capture_output=True, timeout=120)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -59,9 +59,12 @@ def test_hundred_clients_voting_through_four_workers_count_exactly(store_factory
     port = _free_port()
     env = {**os.environ, "PAPERBOARD_DATABASE_URL": url, "PAPERBOARD_DATA_DIR": str(tmp_path / "data"),
            "PAPERBOARD_SECRET_KEY": "test-secret-key-not-for-production"}  # fmt: skip
+    # The server's log goes to a file: it writes a line per request, and a pipe nobody reads
+    # fills after a few hundred and blocks every worker (this test hung that way).
+    log = open(tmp_path / "server.log", "wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "paperboard", "serve", "--port", str(port), "--workers", str(WORKERS)],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -72,7 +75,7 @@ def test_hundred_clients_voting_through_four_workers_count_exactly(store_factory
                     break
             except httpx.HTTPError:
                 pass
-            assert server.poll() is None, server.stderr.read().decode()[-2000:]
+            assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
         assert len(_children(server.pid)) >= WORKERS
@@ -115,7 +118,7 @@ def test_hundred_clients_voting_through_four_workers_count_exactly(store_factory
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-        server.stderr.close()
+        log.close()
 
     with open_store(url) as store:
         for i, pid in enumerate(PAPERS):
