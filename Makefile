@@ -42,6 +42,7 @@ test: test-deps
 	$(BIN)/pytest -q $(PYTEST_WORKERS)
 
 bench: test-deps
+	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,map-bench]'
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 lint: test-deps
