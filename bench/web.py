@@ -171,8 +171,8 @@ def main() -> int:
             name = path if isinstance(path, str) else f"/papers/{{id}} ({len(path)} papers)"
             print(f"{name:<28}{res['rps']:>10.0f}{res['p50_ms']:>10.1f}{res['p99_ms']:>10.1f}"
                   f"{res['errors']:>8}{res['rps'] / base:>10.2f}x", flush=True)  # fmt: skip
-        # First visits: older papers (5,000 down the newest-first feed), opened once each, one at a time.
-        older = json.loads(get("/api/daily_papers?limit=60&offset=5000"))
+        # First visits: older papers (page 100 of the newest-first feed), opened once each, one at a time.
+        older = json.loads(get("/api/daily_papers?limit=60&p=100"))
         first = []
         for p in older[:60]:
             began = time.perf_counter()
