@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import email
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from aiosmtpd.controller import Controller
 
 from paperboard.config import Settings
 from paperboard.models import Paper
+from tests.servers import free_port
 
 
 @dataclass
@@ -85,12 +85,6 @@ class Recorder:
         deadline = time.monotonic() + timeout
         while self.count() < n and time.monotonic() < deadline:
             time.sleep(0.01)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from paperboard.digest.outbox import OutboxSender, plan_digests
 from paperboard.digest.subscriptions import Subscriptions
+from tests.servers import free_port
 
-from .conftest import TUESDAY, WEDNESDAY, free_port, paper
+from .conftest import TUESDAY, WEDNESDAY, paper
 
 THURSDAY = WEDNESDAY.replace(day=5)
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -22,16 +20,11 @@ import pytest
 from paperboard.models import Paper
 from paperboard.store import open_store
 from paperboard.web.tokens import token_hash
+from tests.servers import free_port, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENTS, OPERATIONS, WORKERS = 100, 100, 4
 PAPERS = [f"2506.{i:05d}" for i in range(1, 11)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -56,7 +49,7 @@ def test_hundred_clients_voting_through_four_workers_count_exactly(store_factory
             user = store.create_user(f"voter{i}", "not-a-real-hash")
             store.create_api_token(user.id, "t", token_hash(f"pb_voter-{i}"))
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PAPERBOARD_DATABASE_URL": url, "PAPERBOARD_DATA_DIR": str(tmp_path / "data"),
            "PAPERBOARD_SECRET_KEY": "test-secret-key-not-for-production"}  # fmt: skip
     # The server's log goes to a file: it writes a line per request, and a pipe nobody reads
@@ -68,16 +61,8 @@ def test_hundred_clients_voting_through_four_workers_count_exactly(store_factory
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/api/papers/{PAPERS[0]}", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_until_serving(server, f"{base}/api/papers/{PAPERS[0]}", timeout=90,
+                           why=lambda: (tmp_path / "server.log").read_text()[-2000:])
         assert len(_children(server.pid)) >= WORKERS
 
         final: dict[tuple[int, str], bool] = {}

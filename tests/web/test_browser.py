@@ -6,7 +6,6 @@ with scripts/ensure-chromium.sh).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from paperboard.web.app import create_app
+from tests.servers import free_port
 
 from ..replay_server import ReplayServer
 
@@ -29,19 +29,13 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(settings, loaded_store):
     import uvicorn
 
     with ReplayServer(ARXIV_FIXTURES) as arxiv:
         arxiv.route({"id_list": "2401.08001", "start": "0", "max_results": "1"}, "single.xml", path="/api/query")
-        port = _free_port()
+        port = free_port()
         app_settings = settings.model_copy(update={
             "arxiv_api_url": f"{arxiv.url}/api/query", "public_base_url": f"http://127.0.0.1:{port}",
         })  # fmt: skip

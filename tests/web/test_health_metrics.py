@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from paperboard.search.keyword_index import KeywordIndex
 from paperboard.web import metrics
 from paperboard.web.app import create_app
 from paperboard.web.proxies import client_from_chain, parse_networks
+from tests.servers import free_port, wait_until_serving
 
 from .conftest import FEED_DAY, csrf, make_paper
 
@@ -230,15 +230,9 @@ def test_a_forged_forwarded_for_does_not_change_the_rate_limit_key(settings, loa
 
 
 # -- two workers --------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.sqlite_only
 def test_metrics_from_either_of_two_workers_count_the_requests_of_both_even_under_load(tmp_path: Path, store_backend):
-    port, prom = _free_port(), tmp_path / "prom"
+    port, prom = free_port(), tmp_path / "prom"
     prom.mkdir()
     (prom / "counter_1.db").write_bytes(b"left by an earlier run")  # must not be counted
     env = {**os.environ, "PAPERBOARD_DATA_DIR": str(tmp_path / "data"), "PAPERBOARD_SECRET_KEY": "k",
@@ -248,15 +242,7 @@ def test_metrics_from_either_of_two_workers_count_the_requests_of_both_even_unde
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
-            time.sleep(0.1)
+        wait_until_serving(server, f"{base}/healthz", timeout=60)
         pids, sent = set(), 1
         while len(pids) < 2 and sent < 400:  # new connections until both workers have answered
             pids.add(httpx.get(f"{base}/healthz", headers={"Connection": "close"}).json()["pid"])
