@@ -17,9 +17,10 @@ from click.testing import CliRunner
 from paperboard.cli import main
 from paperboard.config import Settings
 from paperboard.web.app import create_app
-from tests.digest.conftest import Recorder, free_port
+from tests.digest.conftest import Recorder
+from tests.servers import free_port
 
-from .test_browser import CHROMIUM, _free_port, page  # noqa: F401 (page: the Chromium fixture)
+from .test_browser import CHROMIUM, page  # noqa: F401 (page: the Chromium fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 if not CHROMIUM.exists():
@@ -43,7 +44,7 @@ def live(settings, loaded_store, smtp, monkeypatch):
     import uvicorn
 
     controller, recorder = smtp
-    port = _free_port()
+    port = free_port()
     env = {
         "PAPERBOARD_SMTP_HOST": "127.0.0.1", "PAPERBOARD_SMTP_PORT": str(controller.port),
         "PAPERBOARD_SMTP_FROM": "Paperboard <digest@paperboard.test>", "PAPERBOARD_SMTP_RATE_PER_SECOND": "0",
