@@ -18,6 +18,11 @@ and written again from its text as it is now), so a crash between Tantivy's comm
 metadata write loses nothing. Several processes may share the directory: only one writes at
 a time (Tantivy's lock); one that cannot write serves its queries from the database until the
 index has caught up.
+
+The index reports the position it has saved to the store (store/change_feed.py), as the
+reader ``keywords@<id kept in the directory>``, so the feed can be pruned behind every index
+that reads it; if it was silent so long that the feed was pruned past it anyway, it rebuilds
+from the papers, as a new index does.
 """
 
 from __future__ import annotations
@@ -28,12 +33,15 @@ import json
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from ..store.change_feed import ChangeFeedPruned
 from .child_build import build_in_child
 from .query import ParsedQuery, Term, rarest_within_budget
 
@@ -51,6 +59,10 @@ BUILD_IN_CHILD_ABOVE = 100_000
 in flight never count towards the serving process's memory (its peak RSS at 1M papers)."""
 BATCH = 10_000
 WRITER_HEAP = 64_000_000
+REPORT_EVERY = 3600.0
+"""Seconds between reports of an unchanged position: a current index that only answers
+queries stays a live reader of the feed (the retention is days)."""
+READER_ID_FILE = "feed-reader.id"
 
 
 class KeywordIndexUnavailable(Exception):
@@ -156,6 +168,8 @@ class KeywordIndex:
         self._checked_at = 0.0
         self._ready = False
         self._is_build_child = False
+        self._reader = ""
+        self._reported_at = -REPORT_EVERY
         self._lock = threading.RLock()
 
     # -- files --------------------------------------------------------------------------
@@ -216,6 +230,7 @@ class KeywordIndex:
                 return  # small corpus: the database is fast enough, no second index to keep
             store_seq, epoch = self.store.text_change_stats()
             if self._ready and store_seq == self._seq and epoch == self._epoch:
+                self._heartbeat()
                 return
             meta = self._read_meta()
             current = not _stale(meta, epoch, store_seq) and meta["max_seq"] == store_seq
@@ -232,6 +247,7 @@ class KeywordIndex:
                 self._seq = store_seq
             self._index.reload()
             self._epoch, self._ready = epoch, self._seq >= store_seq
+            self._heartbeat()
 
     def _try_open(self) -> bool:
         try:
@@ -249,23 +265,42 @@ class KeywordIndex:
         meta = self._read_meta()
         return meta, *self.store.text_change_stats()
 
-    def _update(self) -> tuple[int, str]:
-        """Under the file lock: rebuild a missing, corrupt or foreign index, then catch up;
-        returns the feed's (position, epoch) read for it."""
+    def _cannot_catch_up(self, meta: dict | None, epoch: str, store_seq: int) -> bool:
+        if _stale(meta, epoch, store_seq):
+            return True
+        floor = getattr(self.store, "change_feed_floor", lambda: 0)()
+        if meta["max_seq"] < floor:
+            log.warning("keyword index %s: the change feed was pruned past its position (silent longer than"
+                        " the retention): rebuilding from the store", self._path)  # fmt: skip
+            return True
+        return False
+
+    def _update(self, *, retry: bool = True) -> tuple[int, str]:
+        """Under the file lock: rebuild a missing, corrupt, foreign or pruned-past index, then
+        catch up; returns the feed's (position, epoch) read for it."""
         meta, store_seq, epoch = self._state()  # another process may have just brought it up
-        stale = _stale(meta, epoch, store_seq)
+        stale = self._cannot_catch_up(meta, epoch, store_seq)
         if stale and not self._is_build_child and self.store.approximate_paper_count() >= BUILD_IN_CHILD_ABOVE:
             self._index = None  # we hold the build lock for the child
             if not build_in_child(_build_child, (self.store.url, str(self.directory)), "keyword index"):
                 raise RuntimeError("building the keyword index failed in its process")
             meta, store_seq, epoch = self._state()
-            stale = _stale(meta, epoch, store_seq)
+            stale = self._cannot_catch_up(meta, epoch, store_seq)
         if self._index is None or stale:
             if self._open(fresh=stale):
                 meta = None
         applied = meta["max_seq"] if meta else 0
         if applied < store_seq:
-            applied = self._catch_up(applied, epoch, rebuild=meta is None)
+            try:
+                applied = self._catch_up(applied, epoch, rebuild=meta is None)
+            except ChangeFeedPruned:
+                # Pruned while it read (a prune that began before this index reported its
+                # position): what it saved is behind the cut, so it is built again, once.
+                if not retry:
+                    raise
+                log.warning("keyword index %s: the change feed was pruned while it caught up: rebuilding", self._path)
+                self._meta_path.unlink(missing_ok=True)
+                return self._update(retry=False)
         self._seq = applied
         return store_seq, epoch
 
@@ -280,6 +315,9 @@ class KeywordIndex:
                 # The feed's position first, then the papers: a change made while they are
                 # read is applied again by the next catch-up, which is harmless.
                 after, _ = self.store.text_change_stats()
+                # Holds the feed at the head it starts from while the papers are read; what
+                # it applied before is being thrown away, so it needs nothing older.
+                self._report(after, epoch)
                 writer.delete_all_documents()
                 key = 0
                 while texts := self.store.searchable_texts(after_key=key, limit=BATCH):
@@ -288,6 +326,7 @@ class KeywordIndex:
                     key = texts[-1].key
                 writer.commit()
                 self._write_meta(after, epoch)
+                self._report(after, epoch)
             while changes := self.store.text_changes(after_seq=after, limit=BATCH):
                 for c in changes:
                     writer.delete_documents_by_term("key", c.key)
@@ -296,10 +335,47 @@ class KeywordIndex:
                 after = changes[-1].seq
                 writer.commit()  # each batch is durable: a crash resumes after it
                 self._write_meta(after, epoch)
+                self._report(after, epoch)  # only once saved: the feed up to it may go at once
             writer.wait_merging_threads()
         finally:
             del writer
         return after
+
+    # -- reporting the position to the store --------------------------------------------
+    def _reader_name(self) -> str:
+        """``keywords@<id>``, the id kept in the directory: every index directory is a reader
+        of its own, even where several hosts use the same path."""
+        if not self._reader:
+            path = self.directory / READER_ID_FILE
+            if not path.exists():
+                self.directory.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_text(uuid.uuid4().hex)
+                try:
+                    os.link(tmp, path)  # the first process to get here names the directory
+                except FileExistsError:
+                    pass
+                finally:
+                    tmp.unlink(missing_ok=True)
+            self._reader = f"keywords@{path.read_text().strip()}"
+        return self._reader
+
+    def _report(self, position: int, epoch: str) -> None:
+        """Tell the store how far this index has applied the feed. A failure only costs a
+        rebuild later (the feed may be pruned past a reader it has not heard from), so it is
+        logged, and searches go on."""
+        report = getattr(self.store, "report_feed_position", None)
+        if report is None:
+            return
+        try:
+            report(self._reader_name(), f"{socket.gethostname()}:{self.directory.resolve()}", epoch, position)
+            self._reported_at = time.monotonic()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("keyword index %s could not report its change-feed position: %s", self._path, exc)
+
+    def _heartbeat(self) -> None:
+        if self._ready and time.monotonic() - self._reported_at >= REPORT_EVERY:
+            self._report(self._seq, self._epoch)
 
     # -- queries ------------------------------------------------------------------------
     def search(self, parsed: ParsedQuery, *, limit: int, match: str = "all") -> list[tuple[int, float]]:

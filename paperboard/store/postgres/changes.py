@@ -4,11 +4,14 @@ index like SQLite's (store/sqlite/changes.py): same methods, same meaning.
 The feed is read in (transaction id, seq) order and only below the oldest transaction still
 running, so a change committed late is never passed over (the migration explains why). The
 index remembers one increasing number; a change's is ``xid * 2**64 + seq``, so the pair's
-order is the number's order (Python integers have no upper bound; seq is a BIGINT).
+order is the number's order (Python integers have no upper bound; seq is a BIGINT). Pruning (store/change_feed.py)
+deletes in the same order, from the oldest, and only below the readers' positions, which are
+all below the horizon: the part of the feed it cuts is final.
 """
 
 from __future__ import annotations
 
+from ..change_feed import ChangeFeedStore
 from ..sqlite.changes import TextChange
 from .database import IDENTITY_SQL, Database
 
@@ -25,7 +28,7 @@ def _xid_and_seq(pos: int) -> tuple[str, int]:
     return str(pos >> _SEQ_BITS), pos & ((1 << _SEQ_BITS) - 1)
 
 
-class PostgresChanges:
+class PostgresChanges(ChangeFeedStore):
     _db: Database
 
     def text_change_stats(self) -> tuple[int, str]:
@@ -46,7 +49,8 @@ class PostgresChanges:
 
     def text_changes(self, *, after_seq: int = 0, limit: int = 20_000) -> list[TextChange]:
         """Final changes after position ``after_seq`` in feed order, each with the paper's text
-        as it is now (so replaying a change twice, or out of date, is harmless)."""
+        as it is now (so replaying a change twice, or out of date, is harmless). Raises
+        ChangeFeedPruned when some of them were pruned: the reader must rebuild."""
         xid, seq = _xid_and_seq(after_seq)
         with self._db.reader() as conn:
             rows = conn.execute(
@@ -57,6 +61,7 @@ class PostgresChanges:
                 " LEFT JOIN papers p ON p.rowid = c.paper_rowid ORDER BY c.xid, c.seq",
                 (xid, seq, limit),
             ).fetchall()
+            self._check_not_pruned(conn, after_seq)  # a later statement: a later snapshot
         out = []
         for r in rows:
             pos = position(r["xid"], r["seq"])
@@ -65,6 +70,18 @@ class PostgresChanges:
             else:
                 out.append(TextChange(pos, r["paper_rowid"], r["title"], r["abstract"] or "", tuple(r["authors"])))
         return out
+
+    def feed_position_text(self, position: int) -> str:
+        xid, seq = _xid_and_seq(position)
+        return f"{xid}:{seq}"
+
+    def _delete_changes_below(self, conn, position: int, limit: int) -> int:
+        xid, seq = _xid_and_seq(position)
+        return conn.execute(
+            "DELETE FROM paper_changes WHERE (xid, seq) IN (SELECT xid, seq FROM paper_changes"
+            " WHERE (xid, seq) < (%s::xid8, %s) ORDER BY xid, seq LIMIT %s)",
+            (xid, seq, limit),
+        ).rowcount
 
     def searchable_texts(self, *, after_key: int = 0, limit: int = 20_000) -> list[TextChange]:
         """Every listed paper's text in rowid order, to build an index from scratch (seq 0)."""

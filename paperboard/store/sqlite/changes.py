@@ -1,5 +1,6 @@
 """The searchable-text change feed of a SQLite store (migration 0007), read by the keyword
-index so it can follow ingests incrementally instead of re-reading a million papers."""
+index so it can follow ingests incrementally instead of re-reading a million papers; pruned
+once every index has read it (store/change_feed.py, migration 0018)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from dataclasses import dataclass
 
 from ..base import Store
+from ..change_feed import ChangeFeedStore
 from .database import Database
 
 
@@ -21,7 +23,7 @@ class TextChange:
     authors: tuple[str, ...] = ()
 
 
-class SQLiteChanges:
+class SQLiteChanges(ChangeFeedStore):
     _db: Database
 
     def text_change_stats(self) -> tuple[int, str]:
@@ -41,7 +43,8 @@ class SQLiteChanges:
 
     def text_changes(self, *, after_seq: int = 0, limit: int = 20_000) -> list[TextChange]:
         """Changes after ``after_seq`` in seq order, each with the paper's text as it is now
-        (so replaying a change twice, or out of date, is harmless)."""
+        (so replaying a change twice, or out of date, is harmless). Raises ChangeFeedPruned
+        when some of them were pruned: the reader must rebuild."""
         with self._db.reader() as conn:
             rows = conn.execute(
                 "SELECT c.seq, c.paper_rowid, p.title, p.abstract, p.authors, p.hidden"
@@ -49,6 +52,7 @@ class SQLiteChanges:
                 " WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
+            self._check_not_pruned(conn, after_seq)
         out = []
         for seq, key, title, abstract, authors, hidden in rows:
             if title is None or hidden:
@@ -56,6 +60,12 @@ class SQLiteChanges:
             else:
                 out.append(TextChange(seq, key, title, abstract or "", tuple(json.loads(authors))))
         return out
+
+    def _delete_changes_below(self, conn, position: int, limit: int) -> int:
+        return conn.execute(
+            "DELETE FROM paper_changes WHERE seq IN (SELECT seq FROM paper_changes WHERE seq < ? ORDER BY seq LIMIT ?)",
+            (position, limit),
+        ).rowcount
 
     def searchable_texts(self, *, after_key: int = 0, limit: int = 20_000) -> list[TextChange]:
         """Every listed paper's text in rowid order, to build an index from scratch (seq 0)."""
