@@ -163,6 +163,21 @@ class Paper(BaseModel):
             self.tldr = tldr(self.title, self.abstract)
         return self
 
+    @classmethod
+    def from_store(cls, fields: dict[str, Any]) -> Paper:
+        """A paper read back from the store: validated on the way in, so built unvalidated.
+
+        What ``model_construct`` leaves behind when every field is given (the same four
+        attributes), without its per-field walk over aliases and defaults: 14 of the 42 µs a
+        feed row cost. ``fields`` must hold every field (``tests/test_models.py`` checks the
+        result equals ``model_construct``'s)."""
+        m = cls.__new__(cls)
+        object.__setattr__(m, "__dict__", fields)
+        object.__setattr__(m, "__pydantic_fields_set__", set(_ALL_FIELDS))
+        object.__setattr__(m, "__pydantic_extra__", None)
+        object.__setattr__(m, "__pydantic_private__", None)
+        return m
+
     # Derived, never stored.
     @property
     def abs_url(self) -> str | None:
@@ -187,6 +202,9 @@ class Paper(BaseModel):
         d["pdf_url"] = self.pdf_url
         d["n_authors"] = self.n_authors
         return d
+
+
+_ALL_FIELDS = frozenset(Paper.model_fields)
 
 
 @dataclass(frozen=True, slots=True)

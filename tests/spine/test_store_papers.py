@@ -217,3 +217,32 @@ def test_checkpoints_round_trip(tmp_store):
     assert tmp_store.get_checkpoint("oai") == "token-2"
     tmp_store.set_checkpoint("oai", None)
     assert tmp_store.get_checkpoint("oai") is None
+
+
+def test_papers_read_back_equal_what_was_stored(tmp_store):
+    """Rows are rebuilt unvalidated (``Paper.from_store``): the result must be the very paper
+    that went in, with pydantic's bookkeeping as ``model_construct`` leaves it."""
+    full = Paper(
+        id="2506.00001", version=3, title="Full <b>Paper</b>", abstract="We do X. Then Y.",
+        authors=["Ana Núñez", "Bo Li"], categories=["cs.CL", "cs.AI"], primary_category="cs.CL",
+        published=datetime(2025, 6, 1, 12, 30, tzinfo=UTC), updated=datetime(2025, 6, 3, tzinfo=UTC),
+        comment="ICML", journal_ref="J 1", doi="10.1/x", license="CC-BY",
+        code_urls=["https://github.com/a/b"], project_urls=["https://a.io"], organization="Org",
+        feed_day="2025-06-02", upvotes=4, tldr="Does X.",
+    )  # fmt: skip
+    bare = paper("2506.00002", "Bare")
+    tmp_store.upsert_papers([full, bare])
+    keys = tmp_store.paper_keys([full.id, bare.id])
+    for original in (full, bare):
+        reads = [
+            tmp_store.get_paper(original.id),
+            tmp_store.papers_by_keys([keys[original.id]])[keys[original.id]],
+            next(p for p in tmp_store.list_papers(PaperQuery()) if p.id == original.id),
+        ]
+        for got in reads:
+            assert got == original
+            assert got.model_dump() == original.model_dump()
+            constructed = Paper.model_construct(**got.model_dump())
+            assert got.model_fields_set == constructed.model_fields_set
+            got.upvotes += 1  # attributes stay assignable, per instance
+            assert got.upvotes == original.upvotes + 1 and "upvotes" in got.model_fields_set

@@ -66,28 +66,30 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def row_to_paper(d: dict[str, Any]) -> Paper:
     """Rows were validated on the way in: build without re-validating (hot path)."""
-    return Paper.model_construct(
-        id=d["id"],
-        version=d["version"],
-        title=d["title"],
-        abstract=d["abstract"],
-        authors=d["authors"],
-        author_count=d["author_count"],
-        categories=d["categories"],
-        primary_category=d["primary_category"],
-        published=_utc(d["published"]),
-        updated=_utc(d["updated"]),
-        comment=d["comment"],
-        journal_ref=d["journal_ref"],
-        doi=d["doi"],
-        license=d["license"],
-        code_urls=d["code_urls"],
-        project_urls=d["project_urls"],
-        organization=d["organization"],
-        feed_day=d["feed_day"],
-        submitted_by=d["submitted_by"],
-        upvotes=d["upvotes"],
-        tldr=d.get("tldr"),
+    return Paper.from_store(
+        {
+            "id": d["id"],
+            "version": d["version"],
+            "title": d["title"],
+            "abstract": d["abstract"],
+            "authors": d["authors"],
+            "author_count": d["author_count"],
+            "categories": d["categories"],
+            "primary_category": d["primary_category"],
+            "published": _utc(d["published"]),
+            "updated": _utc(d["updated"]),
+            "comment": d["comment"],
+            "journal_ref": d["journal_ref"],
+            "doi": d["doi"],
+            "license": d["license"],
+            "code_urls": d["code_urls"],
+            "project_urls": d["project_urls"],
+            "organization": d["organization"],
+            "feed_day": d["feed_day"],
+            "submitted_by": d["submitted_by"],
+            "upvotes": d["upvotes"],
+            "tldr": d.get("tldr"),
+        }
     )
 
 

@@ -23,30 +23,38 @@ BM25_WEIGHTS = (8.0, 1.0, 2.0)
 
 
 def row_to_paper(row: sqlite3.Row | dict[str, Any]) -> Paper:
-    """Rows were validated on the way in: build without re-validating (hot path)."""
-    d = dict(row)
-    return Paper.model_construct(
-        id=d["id"],
-        version=d["version"],
-        title=d["title"],
-        abstract=d["abstract"],
-        authors=json.loads(d["authors"]),
-        author_count=d["author_count"],
-        categories=json.loads(d["categories"]),
-        primary_category=d["primary_category"],
-        published=datetime.fromisoformat(d["published"]) if d["published"] else None,
-        updated=datetime.fromisoformat(d["updated"]) if d["updated"] else None,
-        comment=d["comment"],
-        journal_ref=d["journal_ref"],
-        doi=d["doi"],
-        license=d["license"],
-        code_urls=json.loads(d["code_urls"]),
-        project_urls=json.loads(d["project_urls"]),
-        organization=d["organization"],
-        feed_day=date.fromisoformat(d["feed_day"]),
-        submitted_by=d["submitted_by"],
-        upvotes=d["upvotes"],
-        tldr=d.get("tldr"),
+    """Rows were validated on the way in: build without re-validating (hot path: a feed page
+    converts 31 rows, a similar-papers list a hundred). Reads the row by name, not through
+    ``dict(row)``, which alone cost 10 µs a row."""
+    try:
+        tldr = row["tldr"]
+    except (IndexError, KeyError):  # a store opened without migrations (bench copies)
+        tldr = None
+    published, updated = row["published"], row["updated"]
+    return Paper.from_store(
+        {
+            "id": row["id"],
+            "version": row["version"],
+            "title": row["title"],
+            "abstract": row["abstract"],
+            "authors": json.loads(row["authors"]),
+            "author_count": row["author_count"],
+            "categories": json.loads(row["categories"]),
+            "primary_category": row["primary_category"],
+            "published": datetime.fromisoformat(published) if published else None,
+            "updated": datetime.fromisoformat(updated) if updated else None,
+            "comment": row["comment"],
+            "journal_ref": row["journal_ref"],
+            "doi": row["doi"],
+            "license": row["license"],
+            "code_urls": json.loads(row["code_urls"]),
+            "project_urls": json.loads(row["project_urls"]),
+            "organization": row["organization"],
+            "feed_day": date.fromisoformat(row["feed_day"]),
+            "submitted_by": row["submitted_by"],
+            "upvotes": row["upvotes"],
+            "tldr": tldr,
+        }
     )
 
 

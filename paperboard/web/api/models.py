@@ -7,7 +7,7 @@ Field names follow the Hugging Face papers API (camelCase: ``publishedAt``, ``nu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -118,45 +118,65 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-def paper_out(paper: Paper, comments: int, now: datetime) -> PaperOut:
+def paper_json(paper: Paper, comments: int, now: datetime) -> dict:
+    """``PaperOut`` as JSON-ready values, built directly: a list of 50 papers spent half its
+    time validating models it had just built from validated rows. The models stay the one
+    description of the shape (OpenAPI, ``paper_out``); ``tests/web/test_api_json.py`` checks
+    that this dict validates to them and serialises identically."""
     score, parts = trending_score(paper.upvotes, comments, paper.feed_day, now)
-    org = Organization(name=paper.organization, fullname=paper.organization) if paper.organization else None
-    sub = Submitter(name=paper.submitted_by, fullname=paper.submitted_by) if paper.submitted_by else None
-    return PaperOut(
-        id=paper.id,
-        title=paper.title,
-        summary=paper.abstract,
-        tldr=paper.tldr,
-        authors=[Author(name=a) for a in paper.authors],
-        numAuthors=paper.n_authors,
-        publishedAt=paper.published,
-        updatedAt=paper.updated,
-        submittedOnDailyAt=datetime.combine(paper.feed_day, time(0), tzinfo=UTC),
-        upvotes=paper.upvotes,
-        numComments=comments,
-        categories=paper.categories,
-        primaryCategory=paper.primary_category,
-        comment=paper.comment,
-        journalRef=paper.journal_ref,
-        doi=paper.doi,
-        githubRepo=next((u for u in paper.code_urls if "github.com" in u), paper.code_urls[0] if paper.code_urls else None),
-        projectPage=paper.project_urls[0] if paper.project_urls else None,
-        codeUrls=paper.code_urls,
-        projectUrls=paper.project_urls,
-        arxivUrl=paper.abs_url,
-        pdfUrl=paper.pdf_url,
-        organization=org,
-        submittedBy=sub,
-        version=paper.version,
-        trending_score=round(score, 9),
-        trending=TrendingParts(**parts),
-    )
+    org = {"name": paper.organization, "fullname": paper.organization} if paper.organization else None
+    sub = {"name": paper.submitted_by, "fullname": paper.submitted_by} if paper.submitted_by else None
+    code = paper.code_urls
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "summary": paper.abstract,
+        "tldr": paper.tldr,
+        "authors": [{"name": a, "hidden": False} for a in paper.authors],
+        "numAuthors": paper.n_authors,
+        "publishedAt": _when(paper.published),
+        "updatedAt": _when(paper.updated),
+        "submittedOnDailyAt": paper.feed_day.isoformat() + "T00:00:00Z",
+        "upvotes": paper.upvotes,
+        "numComments": comments,
+        "categories": paper.categories,
+        "primaryCategory": paper.primary_category,
+        "comment": paper.comment,
+        "journalRef": paper.journal_ref,
+        "doi": paper.doi,
+        "githubRepo": next((u for u in code if "github.com" in u), code[0] if code else None),
+        "projectPage": paper.project_urls[0] if paper.project_urls else None,
+        "codeUrls": code,
+        "projectUrls": paper.project_urls,
+        "arxivUrl": paper.abs_url,
+        "pdfUrl": paper.pdf_url,
+        "organization": org,
+        "submittedBy": sub,
+        "version": paper.version,
+        "trending_score": round(score, 9),
+        "trending": {k: float(v) for k, v in parts.items()},
+        "saved": None,
+        "dismissed": None,
+    }
 
 
-def daily_paper(paper: Paper, comments: int, now: datetime) -> DailyPaper:
-    p = paper_out(paper, comments, now)
-    return DailyPaper(
-        paper=p, title=p.title, summary=p.summary, tldr=p.tldr, publishedAt=p.submittedOnDailyAt,
-        numComments=comments, submittedBy=p.submittedBy, organization=p.organization,
-        trending_score=p.trending_score, trending=p.trending,
-    )  # fmt: skip
+def daily_paper_json(paper: Paper, comments: int, now: datetime) -> dict:
+    """``DailyPaper`` as JSON-ready values (see ``paper_json``)."""
+    p = paper_json(paper, comments, now)
+    return {
+        "paper": p, "title": p["title"], "summary": p["summary"], "tldr": p["tldr"],
+        "publishedAt": p["submittedOnDailyAt"], "numComments": comments,
+        "submittedBy": p["submittedBy"], "organization": p["organization"], "thumbnail": None,
+        "isAuthorParticipating": False, "trending_score": p["trending_score"], "trending": p["trending"],
+    }  # fmt: skip
+
+
+def _when(v: datetime | None) -> str | None:
+    """Pydantic's JSON form of a UTC datetime (``Z``, microseconds only when present)."""
+    if v is None:
+        return None
+    return v.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def paper_out(paper: Paper, comments: int, now: datetime) -> PaperOut:
+    return PaperOut.model_validate(paper_json(paper, comments, now))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+import pydantic_core
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import TypeAdapter
 
 from ...periods import PeriodError, day, parse_month, parse_week
 from ...ranking.trending import effective_now, rank_range, trending_papers
@@ -25,7 +25,7 @@ from .models import (
     PaperOut,
     SearchResult,
     VoteOut,
-    daily_paper,
+    daily_paper_json,
     paper_out,
 )
 
@@ -47,32 +47,33 @@ async def api_user(request: Request) -> User:
     return user
 
 
-_DAILY_LIST = TypeAdapter(list[DailyPaper])
-
-
-def _entries(request: Request, papers, now) -> list[DailyPaper]:
+def _entries(request: Request, papers, now) -> list[dict]:
+    """Feed entries as JSON-ready dicts (``daily_paper_json``), marked for the caller."""
     counts = request.app.state.store.comment_counts([p.id for p in papers])
-    entries = [daily_paper(p, counts.get(p.id, 0), now) for p in papers]
-    mark_for_caller(request, [e.paper for e in entries])
+    entries = [daily_paper_json(p, counts.get(p.id, 0), now) for p in papers]
+    mark_for_caller(request, [e["paper"] for e in entries])
     return entries
 
 
-def mark_for_caller(request: Request, papers: list[PaperOut]) -> None:
+def mark_for_caller(request: Request, papers: list[PaperOut] | list[dict]) -> None:
     """``saved``/``dismissed`` for the authenticated caller (token or session), one query
     each for the page; left absent for anonymous callers."""
     user = sessions.authenticate(request)
     if user is None or not papers:
         return
     store = request.app.state.store
-    ids = [p.id for p in papers]
+    ids = [p["id"] if isinstance(p, dict) else p.id for p in papers]
     saved, dismissed = store.saved_ids(user.id, ids), store.dismissed_ids(user.id, ids)
-    for p in papers:
-        p.saved, p.dismissed = p.id in saved, p.id in dismissed
+    for p, pid in zip(papers, ids, strict=True):
+        if isinstance(p, dict):
+            p["saved"], p["dismissed"] = pid in saved, pid in dismissed
+        else:
+            p.saved, p.dismissed = pid in saved, pid in dismissed
 
 
-def _json(entries: list[DailyPaper]) -> Response:
-    """Serialise the already-validated models once (FastAPI would validate them again)."""
-    return Response(_DAILY_LIST.dump_json(entries), media_type="application/json")
+def _json(entries: list[dict]) -> Response:
+    """Entries built as JSON values already (FastAPI would validate them as models again)."""
+    return Response(pydantic_core.to_json(entries), media_type="application/json")
 
 
 WEEK = r"^[1-9][0-9]{3}-W(0[1-9]|[1-4][0-9]|5[0-3])$"
@@ -129,7 +130,7 @@ def daily_papers(
     papers = store.list_papers(q)
     entries = _entries(request, papers, now)
     if sort == "trending":
-        entries.sort(key=lambda e: -e.trending_score)
+        entries.sort(key=lambda e: -e["trending_score"])
     return _json(entries)
 
 
@@ -159,16 +160,13 @@ def search_papers(
     return _search_results(request, response.hits[:limit])
 
 
-def _search_results(request: Request, hits) -> list[SearchResult]:
+def _search_results(request: Request, hits) -> Response:
     store = request.app.state.store
     now = effective_now(store)
     counts = store.comment_counts([h.paper.id for h in hits])
-    results = [
-        SearchResult(**daily_paper(h.paper, counts.get(h.paper.id, 0), now).model_dump(), score=h.score)
-        for h in hits
-    ]
-    mark_for_caller(request, [r.paper for r in results])
-    return results
+    results = [{**daily_paper_json(h.paper, counts.get(h.paper.id, 0), now), "score": h.score} for h in hits]
+    mark_for_caller(request, [r["paper"] for r in results])
+    return _json(results)
 
 
 @router.post(
