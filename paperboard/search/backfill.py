@@ -23,7 +23,7 @@ BATCH = 256
 """Papers per committed step: ~10 s of the stronger model, so a stop is never far away."""
 WARM_DAYS = 2
 WARM_PAPERS = 3000
-"""The newest days whose papers get their similar papers scored ahead of the first visit."""
+"""The newest days whose papers get their similar papers scored first (then the rest)."""
 
 
 class VectorBackfill:
@@ -54,19 +54,24 @@ class VectorBackfill:
         return self.warm_similar()
 
     def warm_similar(self) -> int:
-        """Once every vector is there: score the similar papers of the newest days' papers
-        that have none kept (the pages most visited), a batch per step; 0 when all have."""
+        """Once every vector is there: score the similar papers of the papers that have none
+        kept, a batch per step; 0 when all have. The newest days come first (the pages most
+        visited), then the rest of the corpus newest first, so that opening an old paper
+        reads a kept list instead of scoring ~100 candidates while its visitor waits (a
+        first visit at 75k took ~0.2 s, p99 1.8 s)."""
         from ..store.base import PaperQuery
         from .searcher import Searcher
 
         days = self.store.feed_days(limit=WARM_DAYS)
         if not days:
             return 0
-        papers = self.store.list_papers(PaperQuery(start=min(days), end=max(days), limit=WARM_PAPERS))
-        keys = list(self.store.paper_keys([p.id for p in papers]).values())
         if self._searcher is None:
             self._searcher = Searcher(self.store, index_dir=self.index_dir)
-        done = self._searcher.similar_keeper.warm(keys, limit=self.batch)
+        keeper = self._searcher.similar_keeper
+        papers = self.store.list_papers(PaperQuery(start=min(days), end=max(days), limit=WARM_PAPERS))
+        done = keeper.warm(self.store.paper_keys([p.id for p in papers]).values(), limit=self.batch)
+        if done == 0:
+            done = keeper.warm(self.store.unkept_similar_keys(self.batch))
         self.warmed += done
         return done
 

@@ -89,3 +89,18 @@ class SimilarCacheStore:
                 ).fetchall()
                 have.update(int(r["paper_rowid"]) for r in rows)
         return [k for k in keys if k not in have]
+
+    def unkept_similar_keys(self, limit: int) -> list[int]:
+        """Up to ``limit`` visible papers with no kept list, newest feed day first: the worker
+        fills the whole corpus once the newest days are done, so an old paper's first visitor
+        reads a kept list too."""
+        with self._db.reader() as conn:
+            rows = conn.execute(
+                self._dialect.sql(
+                    "SELECT p.rowid AS k FROM papers p WHERE p.hidden = FALSE AND NOT EXISTS"
+                    " (SELECT 1 FROM similar_cache s WHERE s.paper_rowid = p.rowid)"
+                    " ORDER BY p.feed_day DESC, p.rowid DESC LIMIT ?"
+                ),
+                (int(limit),),
+            ).fetchall()
+        return [int(r["k"]) for r in rows]

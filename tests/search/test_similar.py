@@ -239,15 +239,22 @@ def test_a_kept_list_goes_stale_when_the_corpus_moves_and_time_passes(store, tmp
     assert [h.paper.id for h in searcher.similar("2507.00003")][0] == "2507.00010"  # ... then rescored
 
 
-def test_the_worker_scores_the_newest_papers_ahead_of_their_first_visit(store, tmp_path):
+def test_the_worker_scores_the_newest_papers_first_then_the_whole_corpus(store, tmp_path):
     from paperboard.search.backfill import VectorBackfill
 
-    store.upsert_papers([Paper(id="2507.00011", title="Quantum error thresholds revisited",
-                               abstract="Noisy qubits and fault tolerance.", feed_day="2025-07-03")])  # fmt: skip
-    backfill = VectorBackfill(store, tmp_path / "index")
-    while backfill.step():  # vectors first, then the kept lists
-        pass
-    keys = store.paper_keys([i for i, _, _ in PAPERS] + ["2507.00011"])
-    assert store.papers_without_kept_similar(list(keys.values())) == []  # both days: the newest two
-    assert backfill.warmed == len(keys)
+    store.upsert_papers([
+        Paper(id="2507.00011", title="Quantum error thresholds revisited",
+              abstract="Noisy qubits and fault tolerance.", feed_day="2025-07-03"),
+        Paper(id="2506.00012", title="An older paper on robot grasping with diffusion",
+              abstract="Grasping objects with diffusion policies, a year ago.", feed_day="2025-06-01"),
+    ])  # fmt: skip
+    newest = list(store.paper_keys([i for i, _, _ in PAPERS] + ["2507.00011"]).values())
+    old = store.paper_keys(["2506.00012"])["2506.00012"]
+    backfill = VectorBackfill(store, tmp_path / "index", batch=2)
+    while backfill.step():  # vectors first, then the kept lists, a batch of 2 per step
+        if not store.papers_without_kept_similar([old]):  # the old paper only once ...
+            assert store.papers_without_kept_similar(newest) == []  # ... the newest days are done
+    assert store.papers_without_kept_similar([*newest, old]) == []  # then every paper
+    assert backfill.warmed == len(newest) + 1
+    assert store.unkept_similar_keys(10) == []
     assert backfill.step() == 0  # nothing left: the thread idles
