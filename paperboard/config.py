@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     empty (the default) means no scheduled backups."""
     backup_keep: int = Field(default=7, ge=1)
     """How many scheduled backups to keep in ``backup_dir``; older ones are deleted."""
+    change_feed_retention_days: float = Field(default=7, gt=0)
+    """An index that has not reported its change-feed position for this long no longer keeps
+    the feed from being pruned (``paperboard db prune-changes``, the worker hourly); if it was
+    pruned past, it rebuilds from the store when it next runs."""
     pg_bin_dir: str = ""
     """Where pg_dump, pg_restore and psql of the server's major version live; empty means
     look where the packages install them (/usr/lib/postgresql/N/bin), then PATH."""

@@ -124,6 +124,42 @@ def check(app: AppContext, as_json: bool) -> None:
         sys.exit(1)
 
 
+@db_group.command("prune-changes")
+@click.option("--batch-size", type=click.IntRange(100, 1_000_000), default=5_000, show_default=True,
+              help="Changes deleted per transaction.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def prune_changes(app: AppContext, batch_size: int, as_json: bool) -> None:
+    """Delete the change-feed rows every index reading the feed has passed (the worker does
+    this hourly). Indexes silent for PAPERBOARD_CHANGE_FEED_RETENTION_DAYS no longer hold the
+    feed back; one pruned past rebuilds from the store when it next runs."""
+    from datetime import UTC, timedelta
+
+    store = app.store
+    days = app.settings.change_feed_retention_days
+    report = _run(lambda: store.prune_changes(retention=timedelta(days=days), batch_size=batch_size))
+    text = store.feed_position_text
+    holding = [r.reader for r, status in report.readers if status == "holds" and r.position == report.below]
+    if as_json:
+        click.echo(json.dumps({
+            "deleted": report.deleted, "batches": report.batches, "remaining": report.remaining,
+            "below": text(report.below), "head": text(report.head), "retention_days": days, "held_by": holding,
+            "readers": [{"reader": r.reader, "label": r.label, "position": text(r.position),
+                         "reported_at": r.reported_at.isoformat(), "status": status}
+                        for r, status in report.readers],
+        }, indent=2))  # fmt: skip
+        return
+    click.echo(f"pruned {report.deleted:,} changes in {report.batches} batches; {report.remaining:,} kept,"
+               f" from position {text(report.below)} (head {text(report.head)})")  # fmt: skip
+    if not report.readers:
+        click.echo("no index reads the feed yet: only the newest change is kept")
+    for r, status in report.readers:
+        why = {"holds": "holds the feed" + (" back here" if r.reader in holding else ""),
+               "stale": f"silent over {days:g} days: no longer holds the feed",
+               "other epoch": "for another database or epoch: ignored"}[status]  # fmt: skip
+        click.echo(f"{r.reader}  {r.label}  position {text(r.position)}  reported {r.reported_at.astimezone(UTC):%Y-%m-%d %H:%M}Z  {why}")
+
+
 def _run(action):
     """``action()``, with a store or backup error shown the usual way (stderr, exit 2)."""
     from ..store import StoreError

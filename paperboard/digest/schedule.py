@@ -13,7 +13,9 @@ drive it with an injected clock:
 - with ``PAPERBOARD_BACKUP_DIR`` set, the day's run ends with a backup of the store
   (store/backup.py) and the newest ``PAPERBOARD_BACKUP_KEEP`` are kept. It has its own
   checkpoint, so a worker restarted after the digests but before the backup still takes it,
-  and a failed backup is logged without touching the digests.
+  and a failed backup is logged without touching the digests;
+- every hour it prunes the change feed behind the indexes that read it (store/change_feed.py,
+  ``paperboard db prune-changes``), so the feed does not grow with every write.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..config import Settings
 from ..store.base import Store
+from ..store.change_feed import PruneReport
 from .outbox import (
     OutboxSender,
     PlanSummary,
@@ -43,6 +46,7 @@ log = logging.getLogger("paperboard.worker")
 CHECKPOINT = "digest.worker.last_day"
 BACKUP_CHECKPOINT = "backup.worker.last_day"
 IngestHook = Callable[[Settings, Store], object]
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class ScheduleError(ValueError):
@@ -140,6 +144,7 @@ class Worker:
         self.map_refresh = backfill if map_refresh is None else map_refresh
         """Keep the map of the field current while running (map/service.py): papers placed as
         their vectors arrive, the whole map rebuilt once a day. Follows ``backfill`` unless set."""
+        self._pruned_at: datetime | None = None
 
     def due_day(self, now: datetime) -> date | None:
         """Today's local day if its run time has passed and it has not run yet."""
@@ -202,8 +207,26 @@ class Worker:
         except SenderBusy:
             return None
 
+    def prune_changes_if_due(self) -> PruneReport | None:
+        """The change feed pruned behind its readers, at most every PRUNE_EVERY; the report,
+        or None when not due or it failed (logged: pruning is housekeeping, the next hour retries)."""
+        now = self.clock()
+        prune = getattr(self.store, "prune_changes", None)
+        if prune is None or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY):
+            return None
+        self._pruned_at = now
+        try:
+            report = prune(retention=timedelta(days=self.settings.change_feed_retention_days))
+        except Exception:  # noqa: BLE001 - a failed prune must not stop the digests
+            log.exception("pruning the change feed failed")
+            return None
+        if report.deleted:
+            log.info("change feed: %d changes pruned, %d kept", report.deleted, report.remaining)
+        return report
+
     def tick(self) -> DayReport | None:
         """One pass of the loop: the day's run if due, else an outbox flush."""
+        self.prune_changes_if_due()
         day = self.due_day(self.clock())
         if day is not None:
             report = self.run_day(day)
