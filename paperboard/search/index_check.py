@@ -56,6 +56,9 @@ def check_keyword_index(store, index_dir: Path) -> Finding:
     if applied > store_seq:
         return Finding(name, "note", f"ahead of the store (position {applied} > {store_seq}: the database was"
                                      " restored from an older backup?): rebuilt on next use")  # fmt: skip
+    if applied < getattr(store, "change_feed_floor", lambda: 0)():
+        return Finding(name, "note", f"the change feed was pruned past its position {applied} (it was silent longer"
+                                     " than PAPERBOARD_CHANGE_FEED_RETENTION_DAYS): rebuilt on next use")  # fmt: skip
     try:
         import tantivy
 

@@ -374,8 +374,11 @@ class KeywordIndex:
             log.warning("keyword index %s could not report its change-feed position: %s", self._path, exc)
 
     def _heartbeat(self) -> None:
+        """An unchanged position, reported beside the search that noticed it is due: the
+        write may wait for an ingest's transaction, and a search should not."""
         if self._ready and time.monotonic() - self._reported_at >= REPORT_EVERY:
-            self._report(self._seq, self._epoch)
+            self._reported_at = time.monotonic()
+            threading.Thread(target=self._report, args=(self._seq, self._epoch), daemon=True).start()
 
     # -- queries ------------------------------------------------------------------------
     def search(self, parsed: ParsedQuery, *, limit: int, match: str = "all") -> list[tuple[int, float]]:

@@ -18,6 +18,8 @@ from click.testing import CliRunner
 from paperboard.cli import main
 from paperboard.digest.schedule import Worker
 from paperboard.models import Paper
+from paperboard.search import keyword_index
+from paperboard.search.index_check import check_keyword_index
 from paperboard.search.keyword_index import KeywordIndex
 from paperboard.search.query import parse_query
 from paperboard.store import open_store
@@ -107,7 +109,7 @@ def _silence(store, index: KeywordIndex, days: float) -> None:
                      (store._dialect.ts(then), index._reader_name()))  # fmt: skip
 
 
-def test_each_index_directory_reports_the_position_it_saved(store, tmp_path):
+def test_each_index_directory_reports_the_position_it_saved(store, tmp_path, monkeypatch):
     first = _index(store, tmp_path, "host-a")
     head, epoch = store.text_change_stats()
     reader = _reader(store, first)
@@ -120,6 +122,14 @@ def test_each_index_directory_reports_the_position_it_saved(store, tmp_path):
     assert {r.reader for r in store.feed_readers()} == {first._reader_name(), second._reader_name()}
     # The id lives in the directory: the same directory opened again is the same reader.
     assert KeywordIndex(store, tmp_path / "host-a", min_papers=0)._reader_name() == first._reader_name()
+    # A current index that only answers queries still reports now and then, so it stays live.
+    _silence(store, first, days=8)
+    monkeypatch.setattr(keyword_index, "REPORT_EVERY", 0.0)
+    first.refresh(force=True)
+    deadline = time.monotonic() + 10
+    while _reader(store, first).reported_at < datetime.now(UTC) - WEEK and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _reader(store, first).reported_at > datetime.now(UTC) - WEEK
 
 
 def test_prune_deletes_exactly_what_every_reader_has_passed(store, tmp_path, monkeypatch):
@@ -153,6 +163,8 @@ def test_a_silent_reader_stops_holding_the_feed_and_rebuilds_to_a_fresh_index(st
     assert report.below == _reader(store, live).position == store.text_change_stats()[0]
     with pytest.raises(ChangeFeedPruned):
         store.text_changes(after_seq=_reader(store, silent).position)
+    finding = check_keyword_index(store, tmp_path / "silent")  # what `paperboard db check` says
+    assert finding.status == "note" and "pruned past" in finding.message
     # It comes back: its position was pruned past, so it rebuilds and misses nothing.
     assert _results(silent) == _results(_index(store, tmp_path, "fresh")) == _results(live)
     assert _results(silent)["zeppelin"] and not set(_results(silent)["graph"]) & set(
