@@ -149,7 +149,8 @@ def prune_changes(app: AppContext, batch_size: int, as_json: bool) -> None:
                         for r, status in report.readers],
         }, indent=2))  # fmt: skip
         return
-    click.echo(f"pruned {report.deleted:,} changes in {report.batches} batches; {report.remaining:,} kept,"
+    batches = f"{report.batches} batch" + ("" if report.batches == 1 else "es")
+    click.echo(f"pruned {report.deleted:,} changes in {batches}; {report.remaining:,} kept,"
                f" from position {text(report.below)} (head {text(report.head)})")  # fmt: skip
     if not report.readers:
         click.echo("no index reads the feed yet: only the newest change is kept")
