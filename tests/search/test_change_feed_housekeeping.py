@@ -132,12 +132,17 @@ def test_each_index_directory_reports_the_position_it_saved(store, tmp_path, mon
     assert _reader(store, first).reported_at > datetime.now(UTC) - WEEK
 
 
-def test_prune_deletes_exactly_what_every_reader_has_passed(store, tmp_path, monkeypatch):
+def _one_ahead_one_behind(store, tmp_path):
+    """Two readers: one refreshed past new changes, one still before them; the position that
+    holds the feed and the feed as it was."""
     ahead, behind = _index(store, tmp_path, "ahead"), _index(store, tmp_path, "behind")
     _write_changes(store)
     ahead.refresh(force=True)
-    held = _reader(store, behind).position
-    before = _feed(store)
+    return ahead, behind, _reader(store, behind).position, _feed(store)
+
+
+def test_prune_deletes_exactly_what_every_reader_has_passed(store, tmp_path, monkeypatch):
+    ahead, behind, held, before = _one_ahead_one_behind(store, tmp_path)
     report = store.prune_changes(retention=WEEK, batch_size=7)
     assert report.below == held and report.deleted == len({p for p in before if p < held}) > 7
     assert report.batches == -(-report.deleted // 7)
@@ -175,11 +180,7 @@ def test_a_silent_reader_stops_holding_the_feed_and_rebuilds_to_a_fresh_index(st
 
 
 def test_a_prune_interrupted_between_batches_loses_nothing_needed(store, tmp_path, monkeypatch):
-    ahead, behind = _index(store, tmp_path, "ahead"), _index(store, tmp_path, "behind")
-    _write_changes(store)
-    ahead.refresh(force=True)
-    held = _reader(store, behind).position
-    before = _feed(store)
+    ahead, behind, held, before = _one_ahead_one_behind(store, tmp_path)
     real, calls = store._delete_changes_below, []
 
     def crash_after_one_batch(conn, below, limit):
