@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str = ""
     """``sqlite:///path`` or ``postgresql://...``; empty means ``sqlite:///<data_dir>/paperboard.db``."""
+    database_replica_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated ``postgresql://`` URLs of streaming replicas of ``database_url``: the web
+    server reads from them (each user still reads their own writes) and writes to the primary."""
+    replica_max_lag_seconds: float = Field(default=5.0, gt=0)
+    """A replica further behind the primary than this is skipped until it catches up."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -108,6 +113,16 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"PAPERBOARD_TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
         return tuple(out)
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _replica_urls(cls, value: object) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value or ())  # type: ignore[call-overload]
+        urls = tuple(str(item).strip() for item in items if str(item).strip())
+        for url in urls:
+            if not url.startswith(("postgresql:", "postgres:")):
+                raise ValueError(f"PAPERBOARD_DATABASE_REPLICA_URLS: {url.split('@')[-1]!r} is not a postgresql:// URL")
+        return urls
 
     @cached_property
     def resolved_database_url(self) -> str:

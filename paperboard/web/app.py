@@ -53,7 +53,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     owns_store = store is None
     if store is None:
         settings.ensure_data_dir()
-        store = open_store(settings.resolved_database_url, read_pool_size=settings.read_pool_size)
+        store = open_store(settings.resolved_database_url, read_pool_size=settings.read_pool_size,
+                           replica_urls=settings.database_replica_urls,
+                           replica_max_lag=settings.replica_max_lag_seconds)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -80,6 +82,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # Outermost last: the request id and log see every answer, the proxy rewrite comes before
     # anything reads the client address, and HEAD runs as GET inside the security headers.
     trusted = parse_networks(settings.trusted_proxies)
+    if getattr(store, "replica_status", list)():  # each user reads their own writes
+        from .read_your_writes import ReadYourWrites
+
+        app.add_middleware(ReadYourWrites, max_lag=store.replica_max_lag,  # type: ignore[attr-defined]
+                           https=settings.public_base_url.startswith("https://"))  # fmt: skip
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedProxies, networks=trusted)

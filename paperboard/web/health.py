@@ -7,6 +7,7 @@ store answers, that its schema is the one this code expects (a worker started be
 ``db migrate`` finished, or an older release against a newer database, would fail on the first
 query that touches a new column) and that the keyword index is either current or catching up.
 An index behind is still ready: the database answers for it meanwhile (search/keyword_index.py).
+So is a read replica down or behind: reads go to the primary meanwhile (``checks.replicas``).
 Any failure is a 503 whose JSON says which check failed and why.
 """
 
@@ -80,6 +81,9 @@ def readyz(request: Request) -> JSONResponse:
         if not _writable(Path(index_dir)):
             return _not_ready(f"the keyword index is behind and its directory {index_dir} is not writable", checks)
     checks["vector_index"] = _vector_index(store)
+    replicas = getattr(store, "replica_status", list)()
+    if replicas:  # informational: reads skip a replica that is down or behind, so still ready
+        checks["replicas"] = replicas
     return JSONResponse({"status": "ready", "checks": checks}, headers=NO_CACHE)
 
 

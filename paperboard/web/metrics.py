@@ -116,6 +116,9 @@ class StoreCollector(Collector):
             return list(self._cached[1])
 
     def _read(self) -> list[GaugeMetricFamily]:
+        return self._read_store() + _replica_gauges(self.app.state.store)
+
+    def _read_store(self) -> list[GaugeMetricFamily]:
         from ..store.base import PaperQuery
 
         store = self.app.state.store
@@ -162,6 +165,22 @@ class StoreCollector(Collector):
                 continue
             lag.add_metric([f"vectors:{model}"], max(0, int(head) - int(getattr(index, "_seq", head))))
         return [lag]
+
+
+def _replica_gauges(store) -> list[GaugeMetricFamily]:
+    """Each read replica as this worker last checked it (store/postgres/replicas.py)."""
+    replicas = getattr(store, "replica_status", list)()
+    if not replicas:
+        return []
+    used = GaugeMetricFamily("paperboard_replica_in_use", "1 while reads go to this replica.", labels=["replica"])
+    lag = GaugeMetricFamily(
+        "paperboard_replica_lag_seconds", "How far the replica's data is behind the primary's.", labels=["replica"]
+    )
+    for r in replicas:
+        used.add_metric([r["replica"]], 1 if r["state"] == "in use" else 0)
+        if r["lag_seconds"] is not None:
+            lag.add_metric([r["replica"]], r["lag_seconds"])
+    return [used, lag]
 
 
 def keyword_index_state(store, index_dir: Path | None) -> dict[str, Any] | None:

@@ -17,9 +17,11 @@ class PostgresStore(PostgresPapers, PostgresChanges, PostgresAccounts, PostgresD
     IDENTITY_SQL = IDENTITY_SQL
     _dialect = POSTGRES
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, replica_urls: tuple[str, ...] = (),
+                 replica_max_lag: float = 5.0) -> None:  # fmt: skip
         self.url = url
-        self._db = Database(url, pool_size=pool_size)
+        self.replica_max_lag = replica_max_lag
+        self._db = Database(url, pool_size=pool_size, replica_urls=replica_urls, replica_max_lag=replica_max_lag)
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
@@ -29,6 +31,10 @@ class PostgresStore(PostgresPapers, PostgresChanges, PostgresAccounts, PostgresD
 
     def schema_version(self) -> int:
         return migrations.current_version(self._db)
+
+    def replica_status(self) -> list[dict]:
+        """Each read replica's state in this process ([] without replicas)."""
+        return self._db.replica_status()
 
     def close(self) -> None:
         self._db.close()

@@ -10,6 +10,10 @@ the parent still uses.
 Why the idle check: after a server restart every pooled connection is dead. A connection
 idle for over a second is checked (one round trip) before use, so a restart costs callers
 no error; one returned a moment ago is used directly, saving that round trip on busy paths.
+
+With replica URLs, reads outside a transaction go to a streaming replica fit to answer them
+and everything else to the primary (replicas.py says when a replica is fit, and how a user
+reads their own writes).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..base import StoreError
+from . import replicas as replica_routing
 
 T = TypeVar("T")
 Conn = psycopg.Connection[dict[str, Any]]
@@ -54,7 +59,8 @@ def redact(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, replica_urls: tuple[str, ...] = (),
+                 replica_max_lag: float = 5.0) -> None:  # fmt: skip
         self.url = url
         self.pool_size = max(2, pool_size)
         self._pool: ConnectionPool[Conn] | None = None
@@ -64,6 +70,14 @@ class Database:
         self._local = threading.local()
         self._closed = False
         self._returned: weakref.WeakKeyDictionary[Conn, float] = weakref.WeakKeyDictionary()
+        self.replicas = (
+            replica_routing.Replicas(
+                replica_urls, primary_url=url, max_lag=replica_max_lag,
+                pool_kwargs={"max_size": self.pool_size, "kwargs": self._connect_kwargs(), "configure": _configure,
+                             "check": self._check, "reset": self._mark_returned},
+            )
+            if replica_urls else None
+        )  # fmt: skip
 
     # -- pool -------------------------------------------------------------------------
     def _get_pool(self) -> ConnectionPool[Conn]:
@@ -87,7 +101,7 @@ class Database:
             self.url,
             min_size=1,
             max_size=self.pool_size,
-            kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_S},
+            kwargs=self._connect_kwargs(),
             configure=_configure,
             check=self._check,
             reset=self._mark_returned,
@@ -105,6 +119,10 @@ class Database:
                 reason = str(exc).strip()
             raise StoreError(f"cannot connect to PostgreSQL at {redact(self.url)}: {reason}") from None
         return pool
+
+    @staticmethod
+    def _connect_kwargs() -> dict[str, Any]:
+        return {"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_S}
 
     def _mark_returned(self, conn: Conn) -> None:
         self._returned[conn] = time.monotonic()
@@ -132,6 +150,14 @@ class Database:
                 yield conn
             finally:
                 self._local.conn = None
+            if self.replicas is not None and replica_routing.tracking():
+                conn.commit()
+                try:
+                    conn.autocommit = True
+                    lsn = replica_routing.parse_lsn(conn.execute(replica_routing.WRITTEN_SQL).fetchone()["lsn"])
+                except psycopg.Error:  # committed, position unknown: the primary answers this writer
+                    lsn = replica_routing.UNKNOWN_POSITION
+                replica_routing.note_write(lsn)
 
     writer = transaction
 
@@ -142,10 +168,20 @@ class Database:
         Under READ COMMITTED every statement takes its own snapshot even inside a
         transaction, so wrapping reads in BEGIN/COMMIT buys no consistency and costs a
         round trip per call; inside a ``transaction()`` the reads join it (and see its writes).
+        Outside one, a fit replica answers when there are replicas.
         """
         current = getattr(self._local, "conn", None)
         if current is not None:
             yield current
+            return
+        lease = self.replicas.lease(self._get_pool) if self.replicas is not None else None
+        if lease is not None:
+            try:
+                yield lease.conn
+            except BaseException as exc:
+                lease.release(exc)
+                raise
+            lease.release(None)
             return
         with self._get_pool().connection() as conn:
             conn.autocommit = True
@@ -172,8 +208,14 @@ class Database:
                 return
             self._closed = True
             pool, self._pool = self._pool, None
+        if self.replicas is not None:
+            self.replicas.close()
         if pool is not None and self._pid == os.getpid():
             pool.close()
+
+    def replica_status(self) -> list[dict[str, Any]]:
+        """Each replica's state as this process last saw it (for /readyz and /metrics)."""
+        return self.replicas.status() if self.replicas is not None else []
 
 
 IDENTITY_SQL = (
