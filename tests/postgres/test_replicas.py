@@ -16,6 +16,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -132,6 +133,10 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(cluster, store):
     assert (row["port"], row["standby"]) == (_port(cluster.primary_url), False)
     store.upsert_papers([make_paper("2607.00101", "Streaming Replicas Everywhere")])  # through the primary
     assert until(lambda: store.get_paper("2607.00101")).title == "Streaming Replicas Everywhere"  # replayed
+    # The dense search stage (pgvector's HNSW index) reads from the replica too.
+    keys = list(store.paper_keys(["2607.00101", ROBOT]).values())
+    store.put_vectors("replicated", keys, np.eye(2, 4, dtype=np.float32))
+    assert until(lambda: store.nearest_vectors("replicated", np.array([1, 0.1, 0, 0]), 2))[0][0] == keys[0]
 
 
 def test_a_replica_behind_answers_within_the_bound_but_never_hides_a_writers_own_write(cluster, store):

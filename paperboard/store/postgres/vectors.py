@@ -155,11 +155,12 @@ class PostgresVectors:
             " FROM paper_vectors v WHERE v.model = {model}"
             " ORDER BY (v.vector::vector({dim})) <=> %s::vector({dim}) LIMIT %s"
         ).format(dim=dim, model=sql.Literal(model))
-        with self._db.transaction() as conn:
+        with self._db.reader() as conn:  # a read replica's, when there are some
             _vector_conn(conn)
-            # pgvector refuses ef_search above 1000 (a search for 120 with filters asked 1200)
+            # pgvector refuses ef_search above 1000 (a search for 120 with filters asked 1200).
+            # For the session, as reads run in autocommit: every search sets its own.
             ef = min(MAX_EF_SEARCH, max(k, int(ef_search)))
-            conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef)))
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef),))
             rows = conn.execute(stmt, (query, query, max(1, k) * (1 if include_hidden else 2))).fetchall()
             if not include_hidden and rows:
                 visible = {
