@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -59,6 +60,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Per event loop, so set here (each worker process runs its own): see Settings.web_threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
         if owns_store:
             store.close()

@@ -234,3 +234,18 @@ def test_names_with_slashes_and_quotes_have_pages(client, loaded_store):
     assert 'href="/orgs/Meta%2FFAIR"' in html
     assert client.get("/orgs/Meta%2FFAIR").status_code == 200
     assert "Slashed Org Paper" in client.get("/authors/Jean-Luc%20O%27Neil%20%2F%20Jr.").text
+
+
+def test_each_worker_runs_at_most_web_threads_requests_at_once(settings, loaded_store):
+    """The thread pool's size is set per event loop, when the app starts (Settings.web_threads)."""
+    import anyio
+
+    from paperboard.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"web_threads": 3}), loaded_store)
+
+    async def started() -> int:
+        async with app.router.lifespan_context(app):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(started) == 3
