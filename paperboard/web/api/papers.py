@@ -26,6 +26,7 @@ from .models import (
     SearchResult,
     VoteOut,
     daily_paper_json,
+    paper_json,
     paper_out,
 )
 
@@ -55,20 +56,17 @@ def _entries(request: Request, papers, now) -> list[dict]:
     return entries
 
 
-def mark_for_caller(request: Request, papers: list[PaperOut] | list[dict]) -> None:
+def mark_for_caller(request: Request, papers: list[dict]) -> None:
     """``saved``/``dismissed`` for the authenticated caller (token or session), one query
     each for the page; left absent for anonymous callers."""
     user = sessions.authenticate(request)
     if user is None or not papers:
         return
     store = request.app.state.store
-    ids = [p["id"] if isinstance(p, dict) else p.id for p in papers]
+    ids = [p["id"] for p in papers]
     saved, dismissed = store.saved_ids(user.id, ids), store.dismissed_ids(user.id, ids)
-    for p, pid in zip(papers, ids, strict=True):
-        if isinstance(p, dict):
-            p["saved"], p["dismissed"] = pid in saved, pid in dismissed
-        else:
-            p.saved, p.dismissed = pid in saved, pid in dismissed
+    for p in papers:
+        p["saved"], p["dismissed"] = p["id"] in saved, p["id"] in dismissed
 
 
 def _json(entries: list[dict]) -> Response:
@@ -262,6 +260,6 @@ def get_paper(request: Request, paper_id: str):
     store = request.app.state.store
     paper = _find_paper(store, paper_id)
     counts = store.comment_counts([paper.id])
-    out = paper_out(paper, counts.get(paper.id, 0), effective_now(store))
+    out = paper_json(paper, counts.get(paper.id, 0), effective_now(store))
     mark_for_caller(request, [out])
     return out
