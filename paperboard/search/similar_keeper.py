@@ -5,17 +5,20 @@ hundreds at 1M (three kinds of vectors and ~100 abstracts tokenised), and gives 
 the same answer: the paper page was the slowest page of the site because of it. So the answer
 is kept in the store (``store.similar_cache``) and read back in one keyed query.
 
-A kept list goes stale when what it was computed from changes:
-- the corpus grew or lost papers (the change feed moved) and the list is older than
-  ``REFRESH_AFTER``: a day's new papers may hold better neighbours, but recomputing every
-  page on every ingest batch would bring the cost back;
+A kept list goes out of date when what it was computed from changes:
+- a newer paper may belong in it: when the worker scores a new paper's neighbours, the lists
+  of those neighbours that were computed before the paper existed are marked dirty (a paper
+  near them arrived; similarity is close to symmetric). Re-scoring every list on a timer
+  instead cost the serving processes a full scoring per page view once the timer ran out (a
+  soak at 75k papers ran its CPUs flat);
 - it was scored without the stronger model's vectors and the paper has them now (the
-  worker embeds new papers a little after they arrive);
+  worker embeds new papers a little after they arrive), or a neighbour was hidden since;
 - the scoring itself changed (``VERSION``).
-A stale list is still shown, and recomputed in the background of the serving process, so no
-visitor waits; a missing one is computed on the spot. Neighbours hidden since are dropped at
-read time and trigger a recompute. The worker fills the lists of the newest papers before
-anyone asks (``warm``), since those are the pages a daily-papers site serves most.
+A dirty list is still shown (hidden neighbours dropped) and the worker recomputes it
+(``refresh_dirty``); a serving process steps in only for a list left dirty longer than
+``WORKER_GRACE``, the sign that no worker runs. A missing list is computed on the spot. The
+worker fills the lists of the newest papers before anyone asks (``warm``), since those are
+the pages a daily-papers site serves most, then every other paper's.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ VERSION = "1"
 KEEP = 12
 """Neighbours kept per paper: the page shows 6, the CLI 10 by default; a longer list is
 scored on request and not kept."""
-REFRESH_AFTER = timedelta(hours=6)
+WORKER_GRACE = timedelta(minutes=15)
+"""How long a dirty list waits for the worker before a serving process recomputes it."""
 STRONG_SIGNAL = "minilm"
 
 
@@ -70,22 +74,34 @@ class SimilarKeeper:
         if key not in papers:
             return []  # the paper itself is hidden
         hits = [SearchHit(papers[k], score, parts) for k, score, parts in kept.neighbours if k in papers]
-        if len(hits) < len(wanted) or self.stale(kept):
+        if kept.dirty_since is None:
+            if len(hits) < len(wanted) or self.stale(kept):
+                self.store.mark_similar_dirty([key])
+        elif datetime.now(UTC) - kept.dirty_since > WORKER_GRACE:
             self.refresh_later(key)
         return hits[:limit]
 
     def compute(self, key: int) -> list[SearchHit]:
-        """Score now and keep the result (the head is read first: a change meanwhile makes
-        the kept list look older than it is, never newer)."""
+        """Score now and keep the result; the lists of the neighbours computed before this
+        paper existed are marked dirty (it may belong in them). The newest key and the change
+        feed's head are read first: a change meanwhile makes the list look older than it is,
+        never newer."""
+        started = datetime.now(UTC)
+        newest = self.store.newest_paper_key()
         head = self.store.text_change_stats()[0]
         hits = self.searcher.score_similar(key, limit=KEEP)
         signals = sorted({name for h in hits for name in h.parts})
         keys = self.store.paper_keys([h.paper.id for h in hits])
         neighbours = [(keys[h.paper.id], h.score, h.parts) for h in hits if h.paper.id in keys]
-        self.store.keep_similar(key, f"{VERSION}:{'+'.join(signals)}", head, neighbours)
+        self.store.keep_similar(
+            key, f"{VERSION}:{'+'.join(signals)}", head, neighbours, newest_key=newest, started_at=started
+        )
+        self.store.mark_similar_dirty([k for k, _, _ in neighbours], older_than_key=key)
         return hits
 
-    def stale(self, kept: KeptSimilar, *, now: datetime | None = None) -> bool:
+    def stale(self, kept: KeptSimilar) -> bool:
+        """Scored by an older ``VERSION``, or without the stronger model's vectors that the
+        paper has now."""
         version, _, signals = kept.signature.partition(":")
         if version != VERSION:
             return True
@@ -94,8 +110,7 @@ class SimilarKeeper:
 
             if self.store.get_vectors(DEFAULT_RERANKER, [kept.paper_key]):
                 return True
-        age = (now or datetime.now(UTC)) - kept.computed_at
-        return age > REFRESH_AFTER and str(self.store.text_change_stats()[0]) != kept.head
+        return False
 
     def refresh_later(self, key: int) -> None:
         """Recompute in this process's background thread, once however many views ask."""
@@ -123,6 +138,13 @@ class SimilarKeeper:
             futures = list(self._futures)
         for f in futures:
             f.result(timeout=timeout)
+
+    def refresh_dirty(self, limit: int) -> int:
+        """Recompute up to ``limit`` dirty lists, the longest-waiting first (the worker)."""
+        keys = self.store.dirty_similar_keys(limit)
+        for key in keys:
+            self.compute(key)
+        return len(keys)
 
     def warm(self, keys: Iterable[int], *, limit: int | None = None) -> int:
         """Compute the lists these papers lack (at most ``limit``); how many were computed."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from paperboard.models import Paper
@@ -113,8 +111,8 @@ def test_corpus_vectors_then_transformer_vectors_are_fused(store, tmp_path):
     assert store.count_without_vectors(view_name(DEFAULT_RERANKER, TITLE_VIEW)) == 0
     searcher = Searcher(store, index_dir=tmp_path / "index")
     hits = searcher.similar("2507.00001", limit=3)
-    assert set(hits[0].parts) == {"lexical", "dense"}  # the kept list, served while it is rescored
-    searcher.similar_keeper.wait(timeout=60)
+    assert set(hits[0].parts) == {"lexical", "dense"}  # the kept list, served until it is rescored
+    assert searcher.similar_keeper.refresh_dirty(10) == 1  # by the worker
     hits, ids = similar_ids(store, tmp_path, "2507.00001", limit=3)
     assert set(hits[0].parts) == {"lexical", "minilm", "title"}
     assert ids[0] in {"2507.00002", "2507.00005"} and "2507.00004" not in ids[:2]
@@ -201,20 +199,47 @@ def test_similar_papers_are_scored_once_and_read_back(store, tmp_path, monkeypat
 
 def test_a_neighbour_hidden_since_is_dropped_and_the_list_rescored(store, tmp_path):
     searcher = Searcher(store, index_dir=tmp_path / "index")
+    keeper = searcher.similar_keeper
     before = [h.paper.id for h in searcher.similar("2507.00001")]
     gone = before[0]
     store.set_hidden(gone, True)
     shown = [h.paper.id for h in searcher.similar("2507.00001")]
     assert shown == before[1:]
-    searcher.similar_keeper.wait(timeout=60)
     key = store.paper_keys(["2507.00001"])["2507.00001"]
+    assert store.dirty_similar_keys(10) == [key]  # the worker's to rescore, not the page's
+    assert keeper.refresh_dirty(10) == 1 and store.dirty_similar_keys(10) == []
     kept = [k for k, _, _ in store.kept_similar(key).neighbours]
     assert store.paper_keys([gone])[gone] not in kept and len(kept) == len(before) - 1
     store.set_hidden("2507.00001", True)
     assert searcher.similar("2507.00001") == []  # a hidden paper has no page, kept list or not
 
 
-def test_a_kept_list_goes_stale_when_the_corpus_moves_and_time_passes(store, tmp_path, monkeypatch):
+NEW_PAPER = Paper(id="2507.00010", title="Diffusion policies for robot grasping in clutter",
+                  abstract="Robots grasp objects in clutter with diffusion policies.", feed_day="2025-07-02")  # fmt: skip
+
+
+def test_a_new_paper_marks_the_lists_it_belongs_in_and_the_worker_rescores_them(store, tmp_path):
+    searcher = Searcher(store, index_dir=tmp_path / "index")
+    keeper = searcher.similar_keeper
+    for pid in ("2507.00001", "2507.00002", "2507.00003"):
+        searcher.similar(pid)
+    key = store.paper_keys(["2507.00003"])["2507.00003"]
+    assert not keeper.stale(store.kept_similar(key)) and store.dirty_similar_keys(10) == []
+    store.upsert_papers([NEW_PAPER])
+    new_key = store.paper_keys([NEW_PAPER.id])[NEW_PAPER.id]
+    assert store.dirty_similar_keys(10) == []  # arriving alone marks nothing: scoring it does
+    keeper.compute(new_key)  # the worker (or its first visitor) scores the new paper ...
+    new_neighbours = {k for k, _, _ in store.kept_similar(new_key).neighbours}
+    dirty = set(store.dirty_similar_keys(10))
+    assert key in dirty and dirty <= new_neighbours  # ... which marks the lists it may belong in
+    assert NEW_PAPER.id not in [h.paper.id for h in searcher.similar("2507.00003")]  # still served as kept
+    assert keeper.refresh_dirty(10) == len(dirty) and store.dirty_similar_keys(10) == []
+    assert [h.paper.id for h in searcher.similar("2507.00003")][0] == NEW_PAPER.id
+    keeper.compute(key)  # rescoring an older paper marks nothing: its neighbours' lists know it
+    assert store.dirty_similar_keys(10) == []
+
+
+def test_a_list_left_dirty_without_a_worker_is_rescored_by_the_serving_process(store, tmp_path, monkeypatch):
     from datetime import timedelta
 
     from paperboard.search import similar_keeper
@@ -222,21 +247,34 @@ def test_a_kept_list_goes_stale_when_the_corpus_moves_and_time_passes(store, tmp
     searcher = Searcher(store, index_dir=tmp_path / "index")
     keeper = searcher.similar_keeper
     searcher.similar("2507.00003")
+    store.upsert_papers([NEW_PAPER])
+    keeper.compute(store.paper_keys([NEW_PAPER.id])[NEW_PAPER.id])
     key = store.paper_keys(["2507.00003"])["2507.00003"]
-    kept = store.kept_similar(key)
-    assert not keeper.stale(kept)
-    assert not keeper.stale(kept, now=kept.computed_at + timedelta(days=30))  # nothing new arrived
-    store.upsert_papers([Paper(id="2507.00010", title="Diffusion policies for robot grasping in clutter",
-                               abstract="Robots grasp objects in clutter with diffusion policies.", feed_day="2025-07-02")])  # fmt: skip
-    assert not keeper.stale(kept)  # new papers, but the list is young: no rescoring per ingest batch
-    deadline = time.monotonic() + 60  # PostgreSQL's feed shows a change once older transactions end
-    while str(store.text_change_stats()[0]) == kept.head and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert keeper.stale(kept, now=kept.computed_at + similar_keeper.REFRESH_AFTER + timedelta(minutes=1))
-    monkeypatch.setattr(similar_keeper, "REFRESH_AFTER", timedelta(0))
-    assert "2507.00010" not in [h.paper.id for h in searcher.similar("2507.00003")]  # served as kept ...
+    assert key in store.dirty_similar_keys(10)
+    searcher.similar("2507.00003")
     keeper.wait(timeout=60)
-    assert [h.paper.id for h in searcher.similar("2507.00003")][0] == "2507.00010"  # ... then rescored
+    assert key in store.dirty_similar_keys(10)  # within the grace: left to the worker
+    monkeypatch.setattr(similar_keeper, "WORKER_GRACE", timedelta(0))
+    assert NEW_PAPER.id not in [h.paper.id for h in searcher.similar("2507.00003")]  # served as kept ...
+    keeper.wait(timeout=60)
+    assert [h.paper.id for h in searcher.similar("2507.00003")][0] == NEW_PAPER.id  # ... then rescored
+    assert key not in store.dirty_similar_keys(10)
+
+
+def test_a_mark_made_while_a_list_is_scored_survives_its_write(store):
+    from datetime import UTC, datetime, timedelta
+
+    key = store.paper_keys(["2507.00001"])["2507.00001"]
+    other = store.paper_keys(["2507.00002"])["2507.00002"]
+    store.keep_similar(key, "1:lexical", "0", [(other, 1.0, {"lexical": 0.5})], newest_key=key)
+    assert store.mark_similar_dirty([key], older_than_key=key) == 0  # not newer than the list
+    assert store.mark_similar_dirty([key], older_than_key=key + 1) == 1
+    assert store.mark_similar_dirty([key]) == 0  # already marked
+    marked = store.kept_similar(key).dirty_since
+    store.keep_similar(key, "1:lexical", "0", [], started_at=marked - timedelta(seconds=1))
+    assert store.kept_similar(key).dirty_since == marked  # scored from before the mark: still dirty
+    store.keep_similar(key, "1:lexical", "0", [], started_at=datetime.now(UTC))
+    assert store.kept_similar(key).dirty_since is None and store.dirty_similar_keys(5) == []
 
 
 def test_the_worker_scores_the_newest_papers_first_then_the_whole_corpus(store, tmp_path):
