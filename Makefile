@@ -26,7 +26,7 @@ run: install
 test-deps: $(TEST_STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test]'
+	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,ray]'
 	@rm -f $(VENV)/.test-installed-*; touch $@
 
 # The whole suite runs on SQLite and, on a throwaway PostgreSQL + pgvector cluster that this
@@ -42,7 +42,7 @@ test: test-deps
 	$(BIN)/pytest -q $(PYTEST_WORKERS)
 
 bench: test-deps
-	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,map-bench]'
+	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,ray,map-bench]'
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 lint: test-deps
