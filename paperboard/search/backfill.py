@@ -24,6 +24,10 @@ BATCH = 256
 WARM_DAYS = 2
 WARM_PAPERS = 3000
 """The newest days whose papers get their similar papers scored first (then the rest)."""
+WARM_TERMS = 150_000
+"""Papers whose tokenised text the worker keeps while it scores every paper's similar list
+(~100 MB): each paper is a candidate of ~100 others, so a pass over the corpus tokenises
+most abstracts once (similar.TermVectors)."""
 
 
 class VectorBackfill:
@@ -68,6 +72,7 @@ class VectorBackfill:
             return 0
         if self._searcher is None:
             self._searcher = Searcher(self.store, index_dir=self.index_dir)
+            self._searcher.similar_terms.max_papers = WARM_TERMS
         keeper = self._searcher.similar_keeper
         papers = self.store.list_papers(PaperQuery(start=min(days), end=max(days), limit=WARM_PAPERS))
         done = keeper.warm(self.store.paper_keys([p.id for p in papers]).values(), limit=self.batch)

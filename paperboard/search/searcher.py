@@ -149,6 +149,10 @@ def shared_index(store: Store, model: str, index_dir: Path | None):
         return index
 
 
+SIMILAR_TERMS_SERVING = 5_000
+"""Papers whose tokenised text a serving process keeps for scoring similar papers (~4 MB)."""
+
+
 class Searcher:
     def __init__(
         self, store: Store, *, index_dir: Path | None = None, model: str | None = None, rerank: bool = False
@@ -439,6 +443,15 @@ class Searcher:
         return self.similar_keeper.similar(paper_id, limit=limit)
 
     @cached_property
+    def similar_terms(self):
+        """Candidates' tokenised texts, kept between scorings (``similar.TermVectors``): a
+        serving process scores few lists (they are kept), the worker's pass every paper's, and
+        it makes this larger."""
+        from .similar import TermVectors
+
+        return TermVectors(SIMILAR_TERMS_SERVING)
+
+    @cached_property
     def similar_keeper(self):
         from .similar_keeper import SimilarKeeper
 
@@ -482,7 +495,11 @@ class Searcher:
             corpus = cosines({**corpus_vectors, **self._vectors(index, cands)})
         signals = sim.choose_signals(cands, strong=strong, title=title, corpus=corpus)
         texts = {k: paper_text(papers[k].title, papers[k].abstract) for k in cands}
-        ranked = sim.rank_similar(paper_text(me.title, me.abstract), texts, signals)
+        terms = self.similar_terms
+        lexical = sim.pool_lexical_scores(
+            terms.get(key, paper_text(me.title, me.abstract)), {k: terms.get(k, t) for k, t in texts.items()}
+        )
+        ranked = sim.rank_similar("", texts, signals, lexical=lexical)
         return [SearchHit(papers[k], score, parts) for k, score, parts in ranked[:limit]]
 
     def _vectors(self, index, keys: list[int]) -> dict:

@@ -179,6 +179,27 @@ def test_pool_lexical_scores_equal_the_tfidf_scorer():
     assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-12 for k in cands)
 
 
+def test_pooled_array_scores_equal_the_dict_scorer_and_reuse_tokenised_papers():
+    import random
+
+    from paperboard.search.similar import TermVectors, pool_lexical_scores
+
+    rng = random.Random(7)
+    words = "graph graphs neural network molecule kernel diffusion the of and Ünïcode <b> x1 qubit error".split()
+    terms = TermVectors(max_papers=20)
+    for trial in range(150):
+        query = " ".join(rng.choices(words, k=rng.randint(0, 12)))
+        cands = {i: " ".join(rng.choices(words, k=rng.randint(0, 15))) for i in range(rng.randint(1, 8))}
+        want = lexical_scores(query, cands)
+        got = pool_lexical_scores(terms.encode(query), {k: terms.get((trial, k), t) for k, t in cands.items()})
+        assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-12 for k in want)
+    assert len(terms) == 20  # the least recently used dropped
+    first = terms.get("p", "graph kernels")
+    assert terms.get("p", "graph kernels") is first  # tokenised once
+    assert terms.get("p", "an edited abstract") is not first  # an edit is a new entry
+    assert pool_lexical_scores(terms.encode("x"), {}) == {}
+
+
 # ------------------------------------------------------------------ kept per paper
 
 
