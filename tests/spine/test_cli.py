@@ -116,6 +116,11 @@ def test_similar_lists_papers_like_one_and_ingest_keeps_the_stronger_model_curre
     assert [p["score"] for p in out] == sorted((p["score"] for p in out), reverse=True)
     bad = cli("similar", "0000.00000", check=False)
     assert bad.returncode == 2 and "no paper" in bad.stderr and not bad.stdout
+    neither = cli("similar", check=False)
+    assert neither.returncode == 2 and "--all" in neither.stderr
+    kept = json.loads(cli("similar", "--all", "--json").stdout)
+    assert kept["scored"] == store.count_papers() - 1  # every paper but the one just shown
+    assert store.unkept_similar_keys(5) == [] and json.loads(cli("similar", "--all", "--json").stdout)["scored"] == 0
     # Until the stronger model is opted in to, ingest computes only the corpus model's vectors.
     assert store.vector_stats("minilm-l6-int8")[0] == 0
     cli("embed", "--model", "minilm-l6-int8")
