@@ -2,11 +2,13 @@
 """Train the TL;DR scorer (paperboard/summarize/tldr_model.json) from SciTLDR-A train.
 
 Each candidate of a paper (``paperboard.summarize.candidates``) is labelled with its ROUGE-1
-F against the gold TL;DR (rouge-score, no stemming; the best gold when there are several),
-minus the mean over that paper's candidates, so the model learns which candidate of a paper
-is better rather than which papers are easy. A ridge regression fits the labels; its
-strength is chosen by 5-fold cross-validation on train (seeded folds), scoring what
-``tldr()`` would print. The dev split is never read here: ``bench/tldr.py`` reports it.
+F against the gold TL;DR (rouge-score, no stemming; the best gold when there are several).
+Labels and features are both taken as differences from their paper's mean before a ridge
+regression fits them: the model learns which candidate of a paper is better, not which papers
+are easy nor which papers have long sentences, and that is all the choice needs (a paper's
+candidates all share its mean). Its strength is chosen by 5-fold cross-validation on train
+(seeded folds), scoring what ``tldr()`` would print. The dev split is never read here:
+``bench/tldr.py`` reports it.
 
     .venv/bin/python scripts/train_tldr.py [--data ../shared/bench/scitldr/A-train.jsonl]
         [--out paperboard/summarize/tldr_model.json] [--limit N] [--seed 0]
@@ -48,25 +50,26 @@ def load(path: Path, limit: int | None, seed: int) -> list[dict]:
 
 
 def labelled(papers: list[dict], scorer) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(features, centred labels) per paper, over the candidates ``tldr()`` chooses among."""
+    """(features, labels) per paper, both centred on the paper's mean, over the candidates
+    ``tldr()`` chooses among."""
     out = []
     for p in papers:
-        found = candidates(p["title"], " ".join(p["source"]))
-        short = [c for c in found if c.words <= MAX_WORDS] or found
-        if len(short) < 2:
+        found = candidates(p["title"], " ".join(p["source"]), max_words=MAX_WORDS)
+        if len(found) < 2:
             out.append((np.zeros((0, len(FEATURES))), np.zeros(0)))
             continue
-        y = np.array([rouge1(scorer, c.text, p["target"]) for c in short])
-        out.append((np.array([c.features for c in short]), y - y.mean()))
+        x = np.array([c.features for c in found])
+        y = np.array([rouge1(scorer, c.text, p["target"]) for c in found])
+        out.append((x - x.mean(axis=0), y - y.mean()))
     return out
 
 
 def fit_ridge(rows: list[tuple[np.ndarray, np.ndarray]], alpha: float) -> np.ndarray:
     x = np.vstack([f for f, _ in rows])
     y = np.concatenate([t for _, t in rows])
-    penalty = alpha * np.eye(x.shape[1])
-    penalty[0, 0] = 0.0  # the bias is constant within a paper: it never changes a choice
-    w = np.linalg.solve(x.T @ x + penalty, x.T @ y)
+    # A feature constant within every paper (the bias) is all zeros once centred: the penalty
+    # alone sets its weight to 0, which is right, as it never changes a choice.
+    w = np.linalg.solve(x.T @ x + alpha * np.eye(x.shape[1]), x.T @ y)
     return np.round(w, 8)
 
 
@@ -94,7 +97,7 @@ def train(data: Path, *, limit: int | None = None, seed: int = 0, log=print) -> 
     alpha = max(ALPHAS, key=lambda a: (round(cv[a], 6), -a))
     weights = fit_ridge(rows, alpha)
     return {
-        "kind": "linear candidate scorer (ridge on per-paper centred ROUGE-1)",
+        "kind": "linear candidate scorer (ridge on ROUGE-1 and features centred per paper)",
         "trained_on": data.name,
         "data_sha1": hashlib.sha1(data.read_bytes()).hexdigest(),
         "papers": len(papers),

@@ -14,7 +14,7 @@ from paperboard.models import Paper
 from paperboard.sources import demo
 from paperboard.store import open_store
 from paperboard.summarize import MAX_WORDS, tldr
-from paperboard.summarize.candidates import FEATURES, Scorer, features, sentence_parts
+from paperboard.summarize.candidates import FEATURES, Scorer, features, paper_maxima, sentence_parts
 from paperboard.summarize.summarizer import MODEL_PATH, load_model
 
 from .conftest import SHARED
@@ -78,11 +78,19 @@ def test_the_fast_scorer_equals_the_model_applied_to_the_features():
     weights = load_model()
     scorer = Scorer(weights)
     for p in demo_papers()[:20]:
-        for s in sentence_parts(p.title, p.abstract):
-            fast = [score for score, _, _ in scorer.scored(s)]
-            slow = [sum(w * x for w, x in zip(weights, features(s, end, kind), strict=True))
-                    for end, kind in s.cuts if s.words_before(end, kind)]  # fmt: skip
-            assert fast == pytest.approx(slow, abs=1e-9)
+        parts = sentence_parts(p.title, p.abstract, max_words=MAX_WORDS)
+        maxima = paper_maxima(parts)
+        slow = [sum(w * x for w, x in zip(weights, features(s, end, kind, k, maxima), strict=True))
+                for s in parts for end, kind, k, _ in s.candidates]  # fmt: skip
+        most_title, most_central = max(r[1] for s in parts for r in scorer.scored(s)), maxima[1]
+        fast = [score + weights[-2] * (title == most_title) + weights[-1] * (central == most_central)
+                for s in parts for score, title, central, *_ in scorer.scored(s)]  # fmt: skip
+        assert (most_title, most_central) == maxima
+        assert fast == pytest.approx(slow, abs=1e-9)
+        chosen = scorer.best(parts)
+        assert chosen is not None
+        at = [(s, end, kind) for s in parts for end, kind, _, _ in s.candidates].index(chosen[:3])
+        assert slow[at] == pytest.approx(max(slow), abs=1e-9)  # the best, up to rounding
 
 
 def test_the_shipped_model_matches_the_features_and_records_its_training():

@@ -57,7 +57,6 @@ _WEAK_CUT = re.compile(r" (?:and|that|with|for|in|on|across|over|to|from|at|unde
 """Where a sentence can end early if it must: the head is a clause, though less often a whole one."""
 MIN_WEAK_CUT_WORDS = 8
 
-_DIGIT = re.compile(r"\d")
 MIN_CUT_WORDS = 6
 MAX_SENTENCES = 40
 """Abstracts longer than this (rare) are read to here: the TL;DR is almost never further in."""
@@ -71,16 +70,32 @@ _CUES: tuple[tuple[str, ...], ...] = (
 
 _SINGLE_CUE = {cue[0]: j for j, cue in enumerate(_CUES) if len(cue) == 1}
 _MULTI_CUE = [(j, cue) for j, cue in enumerate(_CUES) if len(cue) > 1]
+_FIRST_PERSON = frozenset(("we", "our"))
+_CONTRIBUTION = frozenset(("propose", "introduce", "present", "develop"))
+"""The verbs of the sentence that states the contribution: the TL;DR is most often that
+sentence, and otherwise usually near it, so where a sentence sits relative to it says more than
+its position in the abstract."""
 
 FEATURES: tuple[str, ...] = (
     "bias", "first_sentence", "last_sentence", "relative_position", "position_capped",
-    "sentences", "words", "words_squared", "distance_from_22_words", "under_10_words",
-    "over_40_words", "title_recall", "title_precision", "title_overlap", "centrality",
+    "sentences", "first_we_sentence", "before_first_we", "contribution_sentence",
+    "just_before_contribution", "just_after_contribution", "well_after_contribution",
+    "well_before_contribution",
+    "words", "words_squared", "distance_from_22_words", "under_10_words",
+    "title_recall", "title_precision", "title_overlap", "centrality",
     "content_ratio", "lead_stripped", "cut", "weak_cut", "kept_ratio", "starts_we_our", "starts_anaphora",
-    "has_digit", "has_percent", "has_parenthesis",
+    "has_percent", "has_parenthesis",
     *("cue_" + "_".join(c) for c in _CUES),
+    "most_title_overlap", "most_central",
 )  # fmt: skip
-"""The model file lists these names; loading refuses a model trained on other features."""
+"""The model file lists these names; loading refuses a model trained on other features.
+
+The last two compare a candidate with the others of its paper (the most title words, the most
+central); the rest are the candidate's own."""
+N_CONSTANT = 13
+"""The features of a sentence that its cuts share (bias, position, place relative to the
+contribution sentence)."""
+N_PAPER = 2
 
 
 def tokens(text: str) -> list[str]:
@@ -163,7 +178,7 @@ class SentenceParts:
 
     text: str
     stripped: bool
-    constant: list[float]  # bias and position: the features a cut does not change
+    constant: list[float]  # the features a cut does not change (``N_CONSTANT``)
     starts: list[float]
     n_words: int
     stops: list[int]  # running count of stopwords
@@ -171,8 +186,7 @@ class SentenceParts:
     content_first: list[int]
     title_first: list[int]  # the same, of the title's content words
     cue_at: dict[int, int]  # cue number -> word index of its first occurrence, if present
-    digit: int  # character positions, past the end when absent
-    percent: int
+    percent: int  # character positions, past the end when absent
     paren: int
     candidates: list[tuple[int, int, int, int]]  # (character end, kind, k, words), k > 0
     n_title: int
@@ -183,18 +197,14 @@ class SentenceParts:
         """(character end, kind: 0 whole, 1 clause, 2 weaker) of each candidate."""
         return [(end, kind) for end, kind, _, _ in self.candidates]
 
-    def words_before(self, end: int, kind: int) -> int:
-        return self.n_words if kind == 0 else len(_WORD_ANY_CASE.findall(self.text, 0, end))
-
     def candidate_text(self, end: int, kind: int) -> str:
         return self.text if kind == 0 else self.text[:end] + "."
 
-    def content(self, k: int) -> int:
-        return k - self.stops[k]
-
-    def central(self, k: int) -> int:
-        """Over the content words among the first ``k``: in how many other sentences each is."""
-        return self.spread[k] - self.content(k)
+    def central(self, k: int) -> float:
+        """Over the content words among the first ``k``: in how many other sentences each is,
+        on average, as a share of the other sentences."""
+        content = k - self.stops[k]
+        return (self.spread[k] - content) / max(1, content) / self.others
 
     def unique_content(self, k: int) -> int:
         return bisect_left(self.content_first, k)
@@ -203,7 +213,6 @@ class SentenceParts:
         return bisect_left(self.title_first, k)
 
 
-N_CONSTANT = 6
 ABSENT = 10**6
 
 
@@ -223,7 +232,10 @@ def sentence_parts(title: str, abstract: str, max_words: int | None = None) -> l
         WORD.findall(low) if s.isascii() else " ".join(_WORD_ANY_CASE.findall(s)).lower().split()
         for s, low in zip(sentences, lowered, strict=True)
     ]  # in ASCII, finding lower-case words in the lower-cased text is the same and quicker
-    spread = Counter(chain.from_iterable(set(words).difference(STOPWORDS) for words in words_of))
+    word_sets = [set(words) for words in words_of]
+    spread = Counter(chain.from_iterable(ws.difference(STOPWORDS) for ws in word_sets))
+    first_we = next((i for i, ws in enumerate(word_sets) if not ws.isdisjoint(_FIRST_PERSON)), -1)
+    contribution = next((i for i, ws in enumerate(word_sets) if not ws.isdisjoint(_CONTRIBUTION)), max(0, first_we))
     others = max(1, n - 1)
     limit = None
     fits_whole = (w and s.count(" ") < max_words for s, w in zip(sentences, words_of, strict=True))
@@ -256,10 +268,13 @@ def sentence_parts(title: str, abstract: str, max_words: int | None = None) -> l
         for j, cue in _MULTI_CUE:
             if first.keys() >= set(cue):
                 cue_at[j] = max(first[w] for w in cue)
+        after = i - contribution
         out.append(SentenceParts(
             text=sentence,
             stripped=sentence is not raw[i],
-            constant=[1.0, float(i == 0), float(i == n - 1), i / others, min(i, 6) / 6, n / 10],
+            constant=[1.0, float(i == 0), float(i == n - 1), i / others, min(i, 6) / 6, n / 10,
+                      float(i == first_we), float(i < first_we), float(after == 0), float(after == -1),
+                      float(after == 1), float(after >= 2), float(after < -1)],
             starts=[float(words[0] in ("we", "our")), float(words[0] in ("this", "it", "these", "such", "they", "however"))],
             n_words=len(words),
             stops=[0, *accumulate(map(STOPWORDS.__contains__, words))],
@@ -267,25 +282,33 @@ def sentence_parts(title: str, abstract: str, max_words: int | None = None) -> l
             content_first=sorted(map(first.__getitem__, first.keys() - STOPWORDS)),
             title_first=sorted(map(first.__getitem__, first.keys() & title_words)),
             cue_at=cue_at,
-            digit=_first(_DIGIT, sentence), percent=_at(sentence, "%"), paren=_at(sentence, "("),
+            percent=_at(sentence, "%"), paren=_at(sentence, "("),
             candidates=cands,
             n_title=max(1, len(title_words)), others=others,
         ))  # fmt: skip
     return out
 
 
-def features(s: SentenceParts, end: int, kind: int) -> list[float]:
-    """The candidate's features in ``FEATURES`` order (training; ``Scorer`` computes the same
-    score without building this list)."""
-    k = s.words_before(end, kind)
-    uc, overlap, content = s.unique_content(k), s.in_title(k), s.content(k)
+def paper_maxima(parts: list[SentenceParts]) -> tuple[int, float]:
+    """The most title words and the highest centrality among the paper's candidates: whether a
+    candidate reaches them is a feature, as how good a sentence looks depends on its rivals."""
+    overlap = max((s.in_title(c[2]) for s in parts for c in s.candidates), default=0)
+    central = max((s.central(c[2]) for s in parts for c in s.candidates), default=0.0)
+    return overlap, central
+
+
+def features(s: SentenceParts, end: int, kind: int, k: int, maxima: tuple[int, float]) -> list[float]:
+    """The candidate's features in ``FEATURES`` order (training and tests; ``Scorer`` computes
+    the same score without building this list). ``k``: its words as ROUGE counts them;
+    ``maxima``: ``paper_maxima`` of its paper."""
+    uc, overlap, central = s.unique_content(k), s.in_title(k), s.central(k)
     return [
-        *s.constant, k / 30, (k / 30) ** 2, abs(k - 22) / 22, float(k < 10), float(k > 40),
-        overlap / s.n_title, overlap / max(1, uc), overlap / 10,
-        s.central(k) / max(1, content) / s.others, uc / max(1, k), float(s.stripped),
+        *s.constant, k / 30, (k / 30) ** 2, abs(k - 22) / 22, float(k < 10),
+        overlap / s.n_title, overlap / max(1, uc), overlap / 10, central, uc / k, float(s.stripped),
         float(kind == 1), float(kind == 2), k / s.n_words, *s.starts,
-        float(s.digit < end), float(s.percent < end), float(s.paren < end),
+        float(s.percent < end), float(s.paren < end),
         *(float(s.cue_at.get(j, ABSENT) < k) for j in range(len(_CUES))),
+        float(overlap == maxima[0]), float(central == maxima[1]),
     ]  # fmt: skip
 
 
@@ -296,70 +319,99 @@ class Candidate:
     features: list[float]
 
 
-def candidates(title: str, abstract: str) -> list[Candidate]:
-    """Every candidate of the paper with its full feature vector (for training and tests)."""
-    out = []
-    for s in sentence_parts(title, abstract):
-        for end, kind, _, words in s.candidates:
-            out.append(Candidate(s.candidate_text(end, kind), words, features(s, end, kind)))
-    return out
+def candidates(title: str, abstract: str, max_words: int | None = None) -> list[Candidate]:
+    """Every candidate the TL;DR is chosen among, with its full feature vector (for training
+    and tests)."""
+    parts = sentence_parts(title, abstract, max_words)
+    maxima = paper_maxima(parts)
+    return [
+        Candidate(s.candidate_text(end, kind), words, features(s, end, kind, k, maxima))
+        for s in parts
+        for end, kind, k, words in s.candidates
+    ]
+
+
+_LENGTH_TABLE = 256
+"""Candidate lengths (words) whose length terms are summed once, when the model loads."""
 
 
 class Scorer:
     """A linear model's score of every candidate, as ``weights · features`` would give, but
-    with the parts a cut does not change summed once per sentence.
-
-    The terms are added in the same order as ever: floating-point sums depend on it, and a
-    different rounding could flip a near tie between two candidates."""
+    with the parts a cut does not change summed once per sentence and the terms that depend on
+    the length alone summed once per model."""
 
     def __init__(self, weights: tuple[float, ...]) -> None:
         if len(weights) != len(FEATURES):
             raise ValueError(f"{len(weights)} weights for {len(FEATURES)} features")
         w = list(weights)
         self.constant = w[:N_CONSTANT]
-        self.w_candidate = w[N_CONSTANT : N_CONSTANT + 19]
-        (self.w_words, self.w_words2, self.w_dist, self.w_short, self.w_long, self.w_trecall,
-         self.w_tprec, self.w_tover, self.w_central, self.w_ratio, self.w_stripped, self.w_cut,
-         self.w_weak, self.w_kept, self.w_we, self.w_anaphora, self.w_digit, self.w_percent,
-         self.w_paren) = self.w_candidate  # fmt: skip
-        self.w_cues = w[N_CONSTANT + 19 :]
+        n_own = len(FEATURES) - N_CONSTANT - len(_CUES) - N_PAPER
+        (self.w_words, self.w_words2, self.w_dist, self.w_short, self.w_trecall, self.w_tprec,
+         self.w_tover, self.w_central, self.w_ratio, self.w_stripped, self.w_cut, self.w_weak,
+         self.w_kept, self.w_we, self.w_anaphora, self.w_percent,
+         self.w_paren) = w[N_CONSTANT : N_CONSTANT + n_own]  # fmt: skip
+        self.w_cues = w[N_CONSTANT + n_own : N_CONSTANT + n_own + len(_CUES)]
+        self.w_most_title, self.w_most_central = w[-N_PAPER:]
+        self.kind = (0.0, self.w_cut, self.w_weak)
+        self.length = [self._length(k) for k in range(_LENGTH_TABLE)]
 
-    def scored(self, s: SentenceParts) -> list[tuple[float, str, int]]:
-        """(score, text, words) of each candidate of the sentence."""
+    def _length(self, k: int) -> float:
+        return (self.w_words * (k / 30) + self.w_words2 * (k / 30) ** 2
+                + self.w_dist * (abs(k - 22) / 22) + self.w_short * (k < 10))  # fmt: skip
+
+    def scored(self, s: SentenceParts) -> list[tuple[float, int, float, int, int, int]]:
+        """(score without the paper-level terms, title words, centrality, character end, kind,
+        words) of each candidate of the sentence."""
         base = sum(a * b for a, b in zip(self.constant, s.constant, strict=True))
         base += self.w_stripped * s.stripped + self.w_we * s.starts[0] + self.w_anaphora * s.starts[1]
         cues = sorted((at, self.w_cues[j]) for j, at in s.cue_at.items())
         # Locals, not attributes, in the loop below: this is where a paper's time goes.
-        (w_words, w_words2, w_dist, w_short, w_long, w_trecall, w_tprec, w_tover, w_central, w_ratio,
-         _, w_cut, w_weak, w_kept, _, _, w_digit, w_percent, w_paren) = self.w_candidate  # fmt: skip
-        text, n_title, others, n_words = s.text, s.n_title, s.others, s.n_words
+        per_title = self.w_trecall / s.n_title + self.w_tover / 10
+        per_kept = self.w_kept / s.n_words
+        w_tprec, w_central, w_ratio, length, kinds = self.w_tprec, self.w_central, self.w_ratio, self.length, self.kind
+        w_percent, w_paren, percent, paren, others = self.w_percent, self.w_paren, s.percent, s.paren, s.others
         stops, spread, content_first, title_first = s.stops, s.spread, s.content_first, s.title_first
-        digit, percent, paren = s.digit, s.percent, s.paren
         out = []
         for end, kind, k, words in s.candidates:
             uc, overlap = bisect_left(content_first, k), bisect_left(title_first, k)
             content = k - stops[k]
+            central = (spread[k] - content) / max(1, content) / others
             score = (
-                base + w_words * (k / 30) + w_words2 * (k / 30) ** 2
-                + w_dist * (abs(k - 22) / 22) + w_short * (k < 10) + w_long * (k > 40)
-                + w_trecall * (overlap / n_title) + w_tprec * (overlap / max(1, uc))
-                + w_tover * (overlap / 10) + w_central * ((spread[k] - content) / max(1, content) / others)
-                + w_ratio * (uc / k) + w_cut * (kind == 1) + w_weak * (kind == 2)
-                + w_kept * (k / n_words) + w_digit * (digit < end)
-                + w_percent * (percent < end) + w_paren * (paren < end)
+                base + (length[k] if k < _LENGTH_TABLE else self._length(k)) + per_title * overlap
+                + w_tprec * (overlap / max(1, uc)) + w_central * central + w_ratio * (uc / k)
+                + kinds[kind] + per_kept * k
             )  # fmt: skip
+            if percent < end:
+                score += w_percent
+            if paren < end:
+                score += w_paren
             for at, w in cues:
                 if at >= k:
                     break
                 score += w
-            out.append((score, text if kind == 0 else text[:end] + ".", words))
+            out.append((score, overlap, central, end, kind, words))
         return out
 
-
-def _first(pattern: re.Pattern[str], text: str) -> int:
-    """Where ``pattern`` first matches, or past the end (so "before a cut" is false)."""
-    m = pattern.search(text)
-    return m.start() if m else len(text) + 1
+    def best(self, parts: list[SentenceParts]) -> tuple[SentenceParts, int, int, int] | None:
+        """(sentence, character end, kind, words) of the best-scored candidate of the paper;
+        on a tie the first."""
+        rows = [(row, s) for s in parts for row in self.scored(s)]
+        if not rows:
+            return None
+        most_title = max(row[1] for row, _ in rows)
+        most_central = max(row[2] for row, _ in rows)
+        w_title, w_central = self.w_most_title, self.w_most_central
+        top = None
+        top_score = 0.0
+        for row, s in rows:
+            score = row[0]
+            if row[1] == most_title:
+                score += w_title
+            if row[2] == most_central:
+                score += w_central
+            if top is None or score > top_score:
+                top, top_score = (s, row[3], row[4], row[5]), score
+        return top
 
 
 def _at(text: str, char: str) -> int:

@@ -75,18 +75,9 @@ def tldr(title: str, abstract: str, *, weights: tuple[float, ...] | None = None)
 
 
 def _tldr(title: str, abstract: str, weights: tuple[float, ...]) -> str:
-    scorer = _scorer(weights)
-    best: tuple[float, str] | None = None
-    best_long: tuple[float, str] | None = None
-    for parts in sentence_parts(title or "", abstract or "", max_words=MAX_WORDS):
-        for score, text, words in scorer.scored(parts):
-            if words <= MAX_WORDS:
-                if best is None or score > best[0]:
-                    best = (score, text)
-            elif best_long is None or score > best_long[0]:
-                best_long = (score, text)
-    if best is not None:
-        return _tidy(best[1])
-    if best_long is not None:
-        return _clip(_tidy(best_long[1]))
-    return _clip(" ".join((title or "").split()))
+    best = _scorer(weights).best(sentence_parts(title or "", abstract or "", max_words=MAX_WORDS))
+    if best is None:
+        return _clip(" ".join((title or "").split()))
+    parts, end, kind, words = best
+    text = _tidy(parts.candidate_text(end, kind))
+    return text if words <= MAX_WORDS else _clip(text)
