@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 
 import click
 
-from .context import AppContext, pass_app
+from .context import AppContext, fail, pass_app
 
 
 @click.group("tldr")
@@ -19,12 +20,16 @@ def tldr_group() -> None:
 @click.option("--rebuild", is_flag=True, help="Recompute every paper's TL;DR (after retraining the model).")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--ray", "ray_address", default=None, metavar="HOST:PORT|auto",
+              help="Compute the TL;DRs on this Ray cluster, one task per batch (pip install 'paperboard[ray]').")  # fmt: skip
 @pass_app
-def backfill_command(app: AppContext, rebuild: bool, batch_size: int, as_json: bool) -> None:
+def backfill_command(app: AppContext, rebuild: bool, batch_size: int, as_json: bool, ray_address: str | None) -> None:
     """Compute the TL;DR of every paper that lacks one, batch by batch (a killed run resumes
     where it stopped)."""
     from ..summarize.backfill import backfill
 
+    if ray_address is not None:
+        backfill = partial(backfill_on_cluster, ray_address)
     store = app.store
     show = not as_json and sys.stderr.isatty()
     if show:
@@ -45,6 +50,21 @@ def backfill_command(app: AppContext, rebuild: bool, batch_size: int, as_json: b
         f"read {result.read:,} · wrote {result.written:,} TL;DRs{rate} · {result.remaining:,} papers without one",
         err=True,
     )
+
+
+def backfill_on_cluster(address: str, store, **options):
+    """``summarize.backfill.backfill`` with the TL;DRs computed by Ray tasks."""
+    from ..scale.ray_chunks import ChunkFailed
+    from ..scale.ray_connect import RayUnavailable, ray_cluster
+    from ..scale.ray_tldr import backfill_on_ray
+
+    try:
+        with ray_cluster(address) as ray:
+            return backfill_on_ray(ray, store, **options)
+    except RayUnavailable as exc:
+        fail(str(exc))
+    except ChunkFailed as exc:
+        fail(f"{exc}; the TL;DRs written so far are kept: re-run to resume")
 
 
 def register(main: click.Group) -> None:
