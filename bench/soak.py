@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py [--backend both|sqlite|postgres] [--clients 200] [--seconds 600]
                                    [--quick] [--postgres-url URL] [--postgres-papers 20000]
-                                   [--load-processes 1] [--think 1.0] [--keep]
+                                   [--load-processes 1] [--think 1.0] [--no-worker] [--keep]
 
 Users (bench/lib/soak_users.py) browse the feed (day, week, month), trending, paper pages and
 search (page and JSON API), sign up and log in, vote and un-vote, comment, save papers and
@@ -15,7 +15,10 @@ CPU share is printed, so a saturated client shows). The first ``--warmup`` secon
 arrive, caches fill) are left out of the latency table.
 
 During the measured part, new days are ingested one day file at a time by ``paperboard
-ingest arxiv-daily`` subprocesses spread over the run. The default corpus is the prepared 75k
+ingest arxiv-daily`` subprocesses spread over the run, and ``paperboard worker`` runs beside
+the server as on a real site (``--no-worker`` leaves it out): it embeds the new papers, keeps
+their similar-paper lists and refreshes the lists they belong in. Its CPU share is printed,
+and how many lists were missing or out of date at the end. The default corpus is the prepared 75k
 store (bench/lib/corpus.py), copied to a temp dir for the run (the cache is never written).
 That store already holds every day of ../shared/data/arxiv-daily, so its "new days" are the
 newest ``--days`` day files re-issued after the last day under fresh ids (2607.9xxxx), the
@@ -212,6 +215,42 @@ class Server:
                     start = max(0, i - 2)
                     found.append("\n".join(lines[start:i] + block))
         return count, found
+
+
+class SiteWorker:
+    """``paperboard worker`` as a site runs it; its daily digest job is set 12 hours away, so
+    what it does during the run is the background work (vectors, similar lists, outbox)."""
+
+    def __init__(self, env: dict, log_path: Path) -> None:
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        later = time.gmtime(time.time() + 12 * 3600)
+        env = {**env, "PAPERBOARD_DIGEST_TIME": f"{later.tm_hour:02d}:{later.tm_min:02d}",
+               "PAPERBOARD_DIGEST_TIMEZONE": "UTC"}  # fmt: skip
+        self.proc = subprocess.Popen([PYTHON, "-m", "paperboard", "worker", "--flush-interval", "30"],
+                                     env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
+        self.started = time.time()
+
+    def cpu_seconds(self) -> float:
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> tuple[float, float, int | None]:
+        """(CPU seconds, wall seconds, exit code: None if it was still running, as it should)."""
+        cpu, wall = self.cpu_seconds(), time.time() - self.started
+        died = self.proc.poll()
+        if died is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return cpu, wall, died
 
 
 class Monitor(threading.Thread):
@@ -425,9 +464,14 @@ def run_backend(backend: str, args, corpus: Corpus, work: Path, log) -> Result:
         # Vectors all exist: this only brings the new data dir's indexes up to date, as an
         # ingest would, so the first search does not build them.
         cli(env, "embed", "--model", "minilm-static-256")
+        index_s = time.perf_counter() - began
+        began = time.perf_counter()
+        # The kept similar lists are keyed by the store's own paper keys, which a copy
+        # renumbers: kept anew, as the worker would.
+        cli(env, "similar", "--all")
         notes.append(
-            f"db copy into PostgreSQL: {copy_s:.0f} s; the data dir's indexes: "
-            f"{time.perf_counter() - began:.0f} s"
+            f"db copy into PostgreSQL: {copy_s:.0f} s; the data dir's indexes: {index_s:.0f} s; "
+            f"every paper's similar list (similar --all): {time.perf_counter() - began:.0f} s"
         )
     try:
         return _run(backend, args, corpus, url, data_dir, work, notes, log)
@@ -466,6 +510,7 @@ def _run(
     logs = work / f"logs-{backend}"
     logs.mkdir(exist_ok=True)
     server = Server(env, args.workers, logs / "server.log")
+    worker = None
     try:
         log(
             f"[{backend}] serving {papers:,} papers on {server.base} ({args.workers} workers); waiting for /readyz"
@@ -473,6 +518,7 @@ def _run(
         server.wait_ready(600)
         log(f"[{backend}] idle baseline: each page alone, one request at a time")
         idle = idle_baseline(server.base, pool)
+        worker = SiteWorker(env, logs / "worker.log") if args.worker else None
         workers0 = _workers(server.proc.pid)
         monitor = Monitor(server.proc.pid)
         monitor.start()
@@ -516,8 +562,18 @@ def _run(
             notes.append(f"not ingested (the load was over before their turn): {', '.join(ingests.skipped)}")
         workers1 = _workers(server.proc.pid)
     finally:
+        worker_run = worker.stop() if worker is not None else None
         server.stop()
         sink.stop()
+    if worker_run is not None:
+        with open_store(url) as store:
+            unkept, dirty = len(store.unkept_similar_keys(10**7)), len(store.dirty_similar_keys(10**7))
+        cpu, wall, died = worker_run
+        notes.append(
+            f"paperboard worker: {cpu:.0f} s CPU in {wall:.0f} s ({cpu / wall:.0%} of a core)"
+            + (f", EXITED early with {died} (see {logs / 'worker.log'})" if died is not None else "")
+            + f"; at the end {unkept:,} papers had no kept similar list and {dirty:,} lists were out of date"
+        )
     loads = [json.loads(o.read_text()) for o in outs if o.exists()]
     if len(loads) != len(procs):
         raise RuntimeError(f"a load process died; see {logs}")
@@ -665,6 +721,8 @@ def main() -> int:
         help="PostgreSQL gets the newest N papers of the 75k corpus (0: all; db copy then takes long)",
     )  # fmt: skip
     parser.add_argument("--load-processes", type=int, default=1)
+    parser.add_argument("--worker", action=argparse.BooleanOptionalAction, default=True,
+                        help="run `paperboard worker` beside the server, as a site does")  # fmt: skip
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 30 clients, 60 s, a small corpus"
