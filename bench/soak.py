@@ -113,6 +113,17 @@ class MailSink:
         self.controller.stop()
 
 
+def _rss_parts(pid: int) -> str:
+    """Where a process's RSS is: anonymous memory (heaps, SQLite's page caches) and mapped
+    files (indexes, the mmap'd database), in MiB; '' when it is gone."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+        anon, file = (int(fields[k].split()[0]) // 1024 for k in ("RssAnon", "RssFile"))
+    except (OSError, KeyError, ValueError):
+        return ""
+    return f"anon {anon} + files {file}"
+
+
 def _rss_kib(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -265,6 +276,9 @@ class Monitor(threading.Thread):
 
     def snapshot(self) -> dict[int, int]:
         return {pid: rss for pid in _workers(self.server_pid) if (rss := _rss_kib(pid)) is not None}
+
+    def parts(self) -> dict[int, str]:
+        return {pid: _rss_parts(pid) for pid in _workers(self.server_pid)}
 
     def run(self) -> None:
         while not self.halt.wait(5.0):
@@ -544,11 +558,13 @@ def _run(
         load_start = _loadavg()
         time.sleep(max(0.0, start + args.warmup - time.time()))
         rss_start = monitor.snapshot()
+        notes.append("worker RSS after the warm-up, MiB: " + "; ".join(f"{pid}: {v}" for pid, v in monitor.parts().items()))
         log(
             f"[{backend}] warm-up over; worker RSS {', '.join(f'{pid}: {kib / 1024:.0f} MiB' for pid, kib in rss_start.items())}"
         )
         time.sleep(max(0.0, start + args.seconds - time.time()))
         rss_end = monitor.snapshot()
+        notes.append("worker RSS at the end, MiB: " + "; ".join(f"{pid}: {v}" for pid, v in monitor.parts().items()))
         for p in procs:
             p.join(timeout=180)
         load_end = _loadavg()
