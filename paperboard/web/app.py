@@ -50,7 +50,9 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+def create_app(settings: Settings, store: Store | None = None, *, freeze_gc: bool = False) -> FastAPI:
+    """``freeze_gc``: exempt startup objects from garbage collection once started (the
+    server's processes, see gc_tuning; not a test process that makes many apps)."""
     owns_store = store is None
     if store is None:
         settings.ensure_data_dir()
@@ -58,10 +60,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                            replica_urls=settings.database_replica_urls,
                            replica_max_lag=settings.replica_max_lag_seconds)  # fmt: skip
 
+    from .gc_tuning import freeze_startup_objects
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # Per event loop, so set here (each worker process runs its own): see Settings.web_threads.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
+        if freeze_gc:
+            freeze_startup_objects()
         yield
         if owns_store:
             store.close()
@@ -174,4 +180,4 @@ def _error_response(request: Request, status: int, message: str) -> Response:
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory paperboard.web.app:app_from_env``: settings from PAPERBOARD_*."""
     configure_logging()
-    return create_app(Settings())
+    return create_app(Settings(), freeze_gc=True)
