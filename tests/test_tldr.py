@@ -14,7 +14,15 @@ from paperboard.models import Paper
 from paperboard.sources import demo
 from paperboard.store import open_store
 from paperboard.summarize import MAX_WORDS, tldr
-from paperboard.summarize.candidates import FEATURES, Scorer, features, paper_maxima, sentence_parts
+from paperboard.summarize.candidates import (
+    FEATURES,
+    MAX_SENTENCES,
+    Scorer,
+    features,
+    paper_maxima,
+    read_abstract,
+    sentence_parts,
+)
 from paperboard.summarize.summarizer import MODEL_PATH, load_model
 
 from .conftest import SHARED
@@ -91,6 +99,31 @@ def test_the_fast_scorer_equals_the_model_applied_to_the_features():
         assert chosen is not None
         at = [(s, end, kind) for s in parts for end, kind, _, _ in s.candidates].index(chosen[:3])
         assert slow[at] == pytest.approx(max(slow), abs=1e-9)  # the best, up to rounding
+
+
+def test_a_whole_sentence_scored_from_its_word_sets_scores_as_its_features_say():
+    weights = load_model()
+    scorer = Scorer(weights)
+    for p in demo_papers()[:20]:
+        a = read_abstract(p.title, p.abstract, MAX_WORDS)
+        for s in sentence_parts(p.title, p.abstract, MAX_WORDS):
+            i = a.sentences.index(s.text)
+            [(score, title, central, *_)] = [r for r in scorer.scored(s) if r[4] == 0] or [(None,) * 3]
+            if score is not None:
+                assert scorer.whole(a, i) == pytest.approx((score, title, central), abs=1e-9)
+
+
+def test_looking_for_cuts_in_the_best_sentences_only_chooses_a_candidate_of_the_paper():
+    scorer = Scorer(load_model())
+    for p in demo_papers():
+        parts = sentence_parts(p.title, p.abstract, MAX_WORDS)
+        texts = {(s.candidate_text(end, kind), words) for s in parts for end, kind, _, words in s.candidates}
+        exact = scorer.best(parts)
+        assert exact is not None
+        assert scorer.choose(p.title, p.abstract, MAX_WORDS, expand=MAX_SENTENCES) == (
+            exact[0].candidate_text(exact[1], exact[2]), exact[3]
+        )  # with every sentence's cuts looked at, the same choice
+        assert scorer.choose(p.title, p.abstract, MAX_WORDS) in texts
 
 
 def test_the_shipped_model_matches_the_features_and_records_its_training():

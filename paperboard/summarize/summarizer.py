@@ -12,7 +12,7 @@ from functools import cache
 from hashlib import blake2b
 from pathlib import Path
 
-from .candidates import FEATURES, Scorer, sentence_parts
+from .candidates import FEATURES, Scorer
 
 MAX_WORDS = 30
 MODEL_PATH = Path(__file__).resolve().parent / "tldr_model.json"
@@ -75,9 +75,8 @@ def tldr(title: str, abstract: str, *, weights: tuple[float, ...] | None = None)
 
 
 def _tldr(title: str, abstract: str, weights: tuple[float, ...]) -> str:
-    best = _scorer(weights).best(sentence_parts(title or "", abstract or "", max_words=MAX_WORDS))
+    best = _scorer(weights).choose(title or "", abstract or "", MAX_WORDS)
     if best is None:
         return _clip(" ".join((title or "").split()))
-    parts, end, kind, words = best
-    text = _tidy(parts.candidate_text(end, kind))
-    return text if words <= MAX_WORDS else _clip(text)
+    text, words = best
+    return _tidy(text) if words <= MAX_WORDS else _clip(_tidy(text))
