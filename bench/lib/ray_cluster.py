@@ -52,7 +52,16 @@ class LocalRayCluster:
     def start(self) -> None:
         common = ["--node-ip-address=127.0.0.1", f"--num-cpus={self.cpus_per_node}", "--disable-usage-stats",
                   f"--temp-dir={self.temp_dir}", f"--object-store-memory={self.object_store_mb * 1_000_000}"]  # fmt: skip
-        self._ray_start("--head", f"--port={self.port}", "--include-dashboard=false", *common)
+        for attempt in range(3):  # the free port may be taken before the head binds it
+            try:
+                self._ray_start("--head", f"--port={self.port}", "--include-dashboard=false", *common)
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                self._kill_all()
+                self.port = free_port()
+                self.address = f"127.0.0.1:{self.port}"
         for _ in range(self.nodes - 1):
             self._ray_start(f"--address={self.address}", *common)
 
@@ -86,6 +95,12 @@ class LocalRayCluster:
 
     def stop(self) -> None:
         """SIGKILL every process of this cluster until none is left; remove its files."""
+        left = self._kill_all()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        if left:
+            raise RuntimeError(f"Ray processes still running after stop: {sorted(left)}")
+
+    def _kill_all(self) -> dict[int, str]:
         deadline = time.monotonic() + 30
         while (left := self.processes()) and time.monotonic() < deadline:
             for pid in left:
@@ -94,9 +109,7 @@ class LocalRayCluster:
                 except OSError:
                     pass
             time.sleep(0.1)
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
-        if left:
-            raise RuntimeError(f"Ray processes still running after stop: {sorted(left)}")
+        return left
 
     def wait_for_nodes(self, ray, timeout: float = 60) -> None:
         """Until every node has joined (``ray`` connected to this cluster)."""
