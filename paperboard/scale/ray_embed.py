@@ -67,18 +67,26 @@ def embed_missing_on_ray(
     summary = EmbedSummary(label)
     task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(embed_chunk)
 
-    def chunks() -> Iterator[tuple[list[int], tuple[Any, ...]]]:
+    def chunks() -> Iterator[tuple[tuple[list[int], list[str]], tuple[Any, ...]]]:
         after = 0
         while True:
             papers = store.papers_without_vectors(label, limit=batch_size, after_key=after)
             if not papers:
                 return
             after = papers[-1].key
-            yield [p.key for p in papers], (model, [text_of(p) for p in papers])
+            texts = [text_of(p) for p in papers]
+            yield ([p.key for p in papers], texts), (model, texts)
 
-    def write(keys: list[int], vectors: np.ndarray) -> None:
-        store.put_vectors(label, keys, vectors)
-        summary.embedded += len(keys)
+    def write(chunk: tuple[list[int], list[str]], vectors: np.ndarray) -> None:
+        keys, texts = chunk
+        # A chunk is in flight for up to a minute on a big cluster: a paper whose title or
+        # abstract changed meanwhile lost its vector (the store drops it with the old text) and
+        # must not get one of the old text back; it stays missing for the next run.
+        now = store.papers_by_keys(keys)
+        keep = [i for i, key in enumerate(keys) if key not in now or text_of(now[key]) == texts[i]]
+        if keep:
+            store.put_vectors(label, [keys[i] for i in keep], vectors[keep])
+        summary.embedded += len(keep)
         if on_batch:
             on_batch(summary.embedded, total)
 

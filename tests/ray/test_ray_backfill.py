@@ -185,6 +185,37 @@ def test_a_killed_driver_resumes_and_ends_equal(cluster, settings, strong_corpus
     assert_embedded_once_and_equal(settings, ONNX_MODEL, one_process)
 
 
+@pytest.mark.sqlite_only
+def test_a_paper_changed_while_its_chunk_is_in_flight_gets_no_stale_vector(cluster, settings, corpus):
+    """The second chunk is computed while the first is written; its paper changed meanwhile
+    stays without a vector (not one of its old text), and the next run embeds the new text."""
+    from paperboard.ingest import ingest
+    from paperboard.scale.ray_connect import ray_cluster
+    from paperboard.scale.ray_embed import embed_missing_on_ray
+    from paperboard.search.embedder import paper_text
+
+    batch = BATCH[STATIC_MODEL]
+    old = corpus[batch + 2]
+    new = Paper(id=old.id, version=old.version + 1, title=old.title, feed_day=old.feed_day,
+                abstract="We study something else entirely: tide pools. It works.")  # fmt: skip
+    store = open_store(settings.resolved_database_url)
+
+    def change_once(done: int, _total: int) -> None:
+        if done == batch:
+            ingest(store, [new])
+
+    with ray_cluster(cluster.address) as ray:
+        first = embed_missing_on_ray(ray, store, STATIC_MODEL, batch_size=batch, on_batch=change_once)
+        key = store.paper_keys([old.id])[old.id]
+        assert (first.embedded, first.remaining) == (PAPERS[STATIC_MODEL] - 1, 1)
+        assert store.get_vectors(STATIC_MODEL, [key]) == {}
+        again = embed_missing_on_ray(ray, store, STATIC_MODEL, batch_size=batch)
+    assert (again.embedded, again.remaining) == (1, 0)
+    expected = load_embedder(STATIC_MODEL).encode([paper_text(new.title, new.abstract)])[0]
+    assert float(store.get_vectors(STATIC_MODEL, [key])[key] @ expected) >= 0.9999
+    store.close()
+
+
 def test_tldr_backfill_on_ray_auto_equals_one_process(cluster, settings, corpus, monkeypatch):
     store = open_store(settings.resolved_database_url)
     expected = {pid: p.tldr for pid, p in store.get_papers([p.id for p in corpus]).items()}
