@@ -7,19 +7,20 @@ good TL;DR is shorter than most abstract sentences.
 The rules are general English, not fitted to any paper; which candidate wins is learned.
 
 What decides is mostly which sentence: on SciTLDR-A dev, our choice scores ROUGE-1 38.9; the
-best cut of the sentence we chose would score 40.5 and our cut of the best sentence 44.2 (the
-best candidate overall: 46.9). Measured toward dev R1 40 and not kept (5-fold CV on train,
-then dev; the kept model: CV 35.38, dev 38.88): listwise softmax over a paper's candidates
-(CV 35.25, dev 38.45); gradient boosting on the same features (35.09 / 38.48); a per-word
-"in the TL;DR" logistic model's expected overlap as features (+0.13 CV); per-word lexical
-weights over the 100-1,000 commonest words (35.13-35.21 / 37.0-38.7); cut-word one-hots and
-what a cut drops (35.28 / 38.92); title bigrams, a title's "Name:" in the candidate, a verb
-cue in the first 4 words, commas, acronyms, first "propose"/"show"/"results" sentences (each
-35.22-35.39); a sentence model then a cut model (35.42 / 38.68); labels mixing ROUGE-1 with
-ROUGE-2 or recall (35.22-35.53 / 38.3-38.9); alternative candidates without parentheses or
-with any clause before ", we" dropped (35.47 / 38.98 for all three kinds, for ~2x the
-candidates); no weak cuts (34.64 / 38.05). Post hoc on our TL;DRs: dropping parentheses
-(+0.06 dev, -0.01 train), "novel"/"new" (-0.06 / -0.16), a leading "We" (-0.54 / -1.03).
+best cut of the sentence we chose would score 41.0 and our cut of the best sentence 44.1 (the
+best candidate overall: 46.9). Measured toward dev R1 40 and not kept, as train 5-fold CV
+ROUGE-1 against the features of the time (kept model: CV 35.38, dev 38.88): a listwise softmax
+over a paper's candidates (35.02-35.18 vs 35.15 before the context features, 35.20-35.25 vs
+35.38 after); gradient boosting (35.09 vs 35.15); per-word lexical weights over the 100-1,000
+commonest words (34.91-35.21 vs 35.15); a per-word "in the TL;DR" logistic model's expected
+overlap as features (35.51 vs 35.38, dev +0.13, for a sigmoid per word); cut-word one-hots and
+what a cut drops (35.27); title bigrams, a title's "Name:" in the candidate, a verb cue in the
+first 4 words, commas, acronyms, the first "propose"/"show"/"results" sentence (35.22-35.39
+each); a sentence model then a cut model (35.35-35.42); labels mixing ROUGE-1 with ROUGE-2 or
+recall (none above ROUGE-1 alone); alternative candidates without parentheses or with any
+clause before ", we" dropped (35.47, dev 38.98, for ~2x the candidates); no weak cuts (34.64,
+dev 38.05). Post hoc on our TL;DRs: dropping parentheses (dev +0.06, train -0.01),
+"novel"/"new" (-0.06 / -0.16), a leading "We" (-0.54 / -1.03).
 """
 
 from __future__ import annotations
