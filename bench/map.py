@@ -24,6 +24,14 @@ machine move 2-3x.
     python bench/map.py                    # everything (a few minutes per method)
     python bench/map.py --methods pca,opentsne --no-full
     python bench/map.py --render           # the WebGL scatter libraries in headless Chromium
+    python bench/map.py --page             # the product's own /map page at 75k, in Chromium
+
+``--page`` copies the prepared 75k store, builds its map (``paperboard map build``), serves it
+(``paperboard serve``) and opens ``/map`` in headless Chromium (SwiftShader: WebGL on the
+CPU, so the figures are pessimistic): the time from navigation to the first frame with
+points (target <= 2 s on loopback), to every point loaded, the bytes of points fetched, then
+the mean and worst frame time while a mouse drag pans the map for 60 frames, and a search
+lighting its hits. A 1M store with a built map (``--page-data DIR``) is measured the same way.
 """
 
 from __future__ import annotations
@@ -483,6 +491,122 @@ def render(sizes: tuple[int, ...] = (75_000, 1_000_000), only: str = "") -> None
         server.shutdown()
 
 
+# -- the product's /map page ----------------------------------------------------------------
+PAN_PROBE = """() => new Promise((done) => {
+  const times = []; let last = performance.now();
+  function tick(now) { times.push(now - last); last = now; if (times.length < 62) requestAnimationFrame(tick); else done(times.slice(2)); }
+  requestAnimationFrame(tick);
+})"""
+
+
+def page(data_dir: Path | None = None) -> None:
+    """The product's /map page: build the map on a copy of the prepared store (unless a data
+    dir with a built map is given), serve it, and measure it in headless Chromium."""
+    import socket
+    import urllib.request
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("page: playwright is not installed")
+        return
+    with tempfile.TemporaryDirectory(prefix="map-page-") as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOARD_")}
+        if data_dir is None:
+            source = prepared_75k()
+            data_dir = Path(tmp) / "data"
+            shutil.copytree(source, data_dir, ignore=shutil.ignore_patterns("*.lock"))
+            env["PAPERBOARD_DATA_DIR"] = str(data_dir)
+            print(f"map build on a copy of {source} ({load()}) ...", flush=True)
+            t = time.perf_counter()
+            built = subprocess.run([sys.executable, "-m", "paperboard", "map", "build", "--json"], env=env,
+                                   capture_output=True, text=True)  # fmt: skip
+            if built.returncode != 0:
+                print(f"page: map build failed: {built.stderr.strip()[-300:]}")
+                return
+            summary = json.loads(built.stdout.strip().splitlines()[-1])
+            print(f"  built: {summary.get('papers', '?'):,} papers placed in {time.perf_counter() - t:.0f} s")
+        env["PAPERBOARD_DATA_DIR"] = str(data_dir)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([sys.executable, "-m", "paperboard", "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/readyz", timeout=5) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    print("page: the server did not start")
+                    return
+                time.sleep(0.5)
+            with urllib.request.urlopen(base + "/map", timeout=60):
+                pass  # the first request of a process loads the map: a warm server is measured
+            _measure_page(sync_playwright, base)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+def _measure_page(sync_playwright, base: str) -> None:
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        for run in range(3):
+            page_ = browser.new_page(viewport={"width": 1200, "height": 800})
+            errors: list[str] = []
+            page_.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            fetched = {"bytes": 0}
+
+            def on_response(r, fetched=fetched):
+                if "/map/points" in r.url:
+                    try:
+                        fetched["bytes"] += len(r.body())
+                    except Exception:  # noqa: BLE001 - a response the page dropped
+                        pass
+
+            page_.on("response", on_response)
+            page_.goto(base + "/map", wait_until="commit", timeout=120_000)
+            frame = page_.locator("#map-frame")
+            deadline = time.monotonic() + 180
+            while frame.get_attribute("data-ready") != "1":
+                if errors or time.monotonic() > deadline:
+                    print(f"  run {run + 1}: {errors[0] if errors else 'the map did not load within 180 s'}")
+                    break
+                time.sleep(0.05)
+            else:
+                loaded = page_.evaluate("() => performance.now()")
+                first = float(frame.get_attribute("data-first-draw-at") or "nan")
+                box = frame.bounding_box()
+                cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+                page_.mouse.move(cx, cy)
+                page_.mouse.down()
+                probe = page_.evaluate_handle(PAN_PROBE)
+                for i in range(60):
+                    page_.mouse.move(cx - 4 * i, cy - 2 * i)
+                page_.mouse.up()
+                times = probe.json_value()
+                page_.fill("#map-q", "diffusion models")
+                page_.press("#map-q", "Enter")
+                t = time.monotonic()
+                while frame.get_attribute("data-hits") in (None, "0") and time.monotonic() - t < 30:
+                    time.sleep(0.05)
+                hits = frame.get_attribute("data-hits")
+                print(f"  run {run + 1}: first draw {first:.0f} ms after navigation (target <= 2000), every point "
+                      f"{loaded:.0f} ms, {fetched['bytes'] / 1e6:.1f} MB of points; pan: mean "
+                      f"{sum(times) / len(times):.1f} ms/frame, worst {max(times):.0f} ms; search lit {hits} papers "
+                      f"in {time.monotonic() - t:.1f} s")  # fmt: skip
+            page_.close()
+        browser.close()
+    print(f"  ({load()})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -497,6 +621,8 @@ def main() -> None:
     ap.add_argument("--place", type=int, default=500, help="papers placed into the 75k map")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--render", action="store_true", help="only the rendering libraries")
+    ap.add_argument("--page", action="store_true", help="only the product's /map page, in Chromium")
+    ap.add_argument("--page-data", help="with --page: a data dir whose map is built (e.g. a 1M store)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--sample-file", help=argparse.SUPPRESS)
     ap.add_argument("--full-child", help=argparse.SUPPRESS)
@@ -509,6 +635,9 @@ def main() -> None:
         return
     if args.render:
         render()
+        return
+    if args.page:
+        page(Path(args.page_data) if args.page_data else None)
         return
 
     if not args.only_full:

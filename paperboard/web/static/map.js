@@ -270,6 +270,7 @@
       recolour();
       if (into.loaded === Math.min(n, meta.chunk)) {
         frame.dataset.firstDrawMs = String(Math.round(performance.now() - started));
+        frame.dataset.firstDrawAt = String(Math.round(performance.now()));  // since navigation
         placeLabels();
       }
     });
