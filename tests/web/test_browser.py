@@ -90,7 +90,9 @@ def test_signup_submit_upvote_trending_search_open(live_server, page, loaded_sto
     vote = page.locator(".paper-head .vote-btn")
     url_before = page.url
     vote.click()
-    page.wait_for_function("document.querySelector('.paper-head .vote-btn').getAttribute('aria-pressed') === 'true'")
+    # A locator assertion polls from the driver: a wait_for_function string would be evaluated
+    # in the page, which the site's Content-Security-Policy forbids once the first check fails.
+    sync_api.expect(vote).to_have_attribute("aria-pressed", "true", timeout=30_000)
     assert vote.locator(".count").inner_text() == "1"
     assert page.url == url_before
     assert loaded_store.get_paper("2401.08001").upvotes == 1
