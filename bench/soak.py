@@ -18,7 +18,9 @@ During the measured part, new days are ingested one day file at a time by ``pape
 ingest arxiv-daily`` subprocesses spread over the run, and ``paperboard worker`` runs beside
 the server as on a real site (``--no-worker`` leaves it out): it embeds the new papers, keeps
 their similar-paper lists and refreshes the lists they belong in. Its CPU share is printed,
-and how many lists were missing or out of date at the end. The default corpus is the prepared 75k
+and how many lists were missing or out of date at the end. Both run as a site runs its
+background work: each in its own session, at the worker's lower CPU priority
+(``PAPERBOARD_WORKER_NICE``, digest/priority.py). The default corpus is the prepared 75k
 store (bench/lib/corpus.py), copied to a temp dir for the run (the cache is never written).
 That store already holds every day of ../shared/data/arxiv-daily, so its "new days" are the
 newest ``--days`` day files re-issued after the last day under fresh ids (2607.9xxxx), the
@@ -228,6 +230,14 @@ class Server:
         return count, found
 
 
+def _as_background() -> None:
+    """The ingests stand for the worker's daily harvest, so they run at the worker's priority."""
+    from paperboard.config import Settings
+    from paperboard.digest.priority import lower_priority
+
+    lower_priority(Settings().worker_nice)
+
+
 class SiteWorker:
     """``paperboard worker`` as a site runs it; its daily digest job is set 12 hours away, so
     what it does during the run is the background work (vectors, similar lists, outbox)."""
@@ -238,8 +248,10 @@ class SiteWorker:
         later = time.gmtime(time.time() + 12 * 3600)
         env = {**env, "PAPERBOARD_DIGEST_TIME": f"{later.tm_hour:02d}:{later.tm_min:02d}",
                "PAPERBOARD_DIGEST_TIMEZONE": "UTC"}  # fmt: skip
+        # Its own session, as a service manager starts it: it lowers its own priority (worker_nice).
         self.proc = subprocess.Popen([PYTHON, "-m", "paperboard", "worker", "--flush-interval", "30"],
-                                     env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
+                                     env=env, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)  # fmt: skip
         self.started = time.time()
 
     def cpu_seconds(self) -> float:
@@ -306,7 +318,8 @@ class Ingests(threading.Thread):
                 return
             started = time.time()
             p = subprocess.run([PYTHON, "-m", "paperboard", "ingest", "-q", "arxiv-daily", str(day)],
-                               env=self.env, cwd=REPO, capture_output=True, text=True)  # fmt: skip
+                               env=self.env, cwd=REPO, capture_output=True, text=True,
+                               start_new_session=True, preexec_fn=_as_background)  # fmt: skip
             (self.log_dir / f"ingest-{day.name}.log").write_text(p.stdout + p.stderr)
             self.runs.append({"day": day.name, "start": started, "seconds": time.time() - started, "rc": p.returncode,
                               "summary": (p.stdout.strip().splitlines() or [p.stderr.strip()[-300:]])[-1]})  # fmt: skip

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     worker_ingest_hook: str = ""
     """``module:function`` called as f(settings, store) before each digest run; empty means
     ``paperboard.ingest.run_scheduled_ingest`` when it exists."""
+    worker_nice: int = Field(default=10, ge=0, le=19)
+    """How much lower than the web's the worker's CPU priority is (the nice increment; 0
+    keeps it equal): its backfill, similar lists and daily harvest are background work that
+    must not take the CPU from page views (digest/priority.py)."""
     backup_dir: str = ""
     """Where the worker puts a daily backup (``paperboard db backup``) after the day's run;
     empty (the default) means no scheduled backups."""

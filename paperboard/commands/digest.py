@@ -226,9 +226,11 @@ def worker(app: AppContext, once: bool, flush_interval: float, backfill: bool) -
     in the background, compute the vectors the default search uses for papers that lack them."""
     import logging
 
+    from ..digest.priority import lower_priority
     from ..digest.schedule import CHECKPOINT, ScheduleError, Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    lower_priority(app.settings.worker_nice)  # before any thread starts: they inherit it
     try:
         w = Worker(app.settings, app.store, flush_interval=flush_interval, backfill=backfill)
     except ScheduleError as exc:
