@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..summarize.backfill import BackfillResult
+from ..summarize.backfill import BackfillResult, pending_batches
 from .ray_chunks import TASK_RETRIES, run_chunks
 
 
@@ -36,12 +36,7 @@ def backfill_on_ray(
     task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(tldr_chunk)
 
     def chunks() -> Iterator[tuple[list, tuple[Any, ...]]]:
-        after = 0
-        while True:
-            rows = store.papers_for_tldr(after_key=after, limit=batch_size, missing_only=not rebuild)
-            if not rows:
-                return
-            after = rows[-1].key
+        for rows in pending_batches(store, rebuild=rebuild, batch_size=batch_size):
             yield rows, ([(r.title, r.abstract) for r in rows],)
 
     def write(rows: list, texts: list[str]) -> None:

@@ -8,7 +8,7 @@ every committed batch filled, and the next run starts with what is still missing
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .summarizer import tldr
@@ -31,6 +31,15 @@ class BackfillResult:
         }
 
 
+def pending_batches(store, *, rebuild: bool, batch_size: int) -> Iterator[list]:
+    """The papers to (re)summarise, ``batch_size`` at a time in key order (one process, or
+    the chunks that Ray tasks summarise: scale/ray_tldr.py)."""
+    after = 0
+    while rows := store.papers_for_tldr(after_key=after, limit=batch_size, missing_only=not rebuild):
+        after = rows[-1].key
+        yield rows
+
+
 def backfill(
     store,
     *,
@@ -40,15 +49,10 @@ def backfill(
 ) -> BackfillResult:
     result = BackfillResult()
     start = time.perf_counter()
-    after = 0
-    while True:
-        tasks = store.papers_for_tldr(after_key=after, limit=batch_size, missing_only=not rebuild)
-        if not tasks:
-            break
+    for tasks in pending_batches(store, rebuild=rebuild, batch_size=batch_size):
         result.read += len(tasks)
         changed = [(t, text) for t in tasks if (text := tldr(t.title, t.abstract)) != t.tldr]
         result.written += store.set_tldrs(changed)
-        after = tasks[-1].key
         if on_batch:
             on_batch(result)
     result.seconds = time.perf_counter() - start
