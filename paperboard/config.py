@@ -45,14 +45,16 @@ class Settings(BaseSettings):
     ``X-Forwarded-Proto`` believed. Empty: the connecting peer is the client, whatever it sends."""
 
     read_pool_size: int = 4
-    web_threads: int = Field(default=40, ge=1, le=1000)
-    """Requests a web worker handles at once in its thread pool (40: anyio's own default).
+    web_threads: int = Field(default=4, ge=1, le=1000)
+    """Requests a web worker handles at once in its thread pool (anyio's own default is 40).
     Page handlers are short and CPU-bound, and threads in one process share the GIL: at 75k,
-    four threads calling the feed's query cost 1.8 ms a call against 0.8 ms for one. With 1
-    thread per worker the feed served 361-425 req/s (p99 44-63 ms) against 113-167 (p99
-    195-230 ms) with 40, in the same noisy runs; a whole ``bench/web.py`` run with 4 was mixed
-    (the paper page fell), so the default stays until a quiet run decides. Fewer threads also
-    let one slow request (a search, a first visit scoring similar papers) hold up the rest."""
+    four threads calling the feed's query cost 1.8 ms a call against 0.8 ms for one, and every
+    call that releases the GIL (a query, a syscall) waits to take it back behind the others.
+    Measured: with 1 thread per worker the feed served 361-425 req/s (p99 44-63 ms) against
+    113-167 (p99 195-230 ms) with 40 in the same noisy runs; the 75k soak (bench/soak.py, 200
+    clients, worker beside) answered 134 req/s at p50 325 ms / p99 1.56 s with 4 against 119
+    req/s at p50 483 ms / p99 1.78 s with 40 (one run each). Not 1: a slow request (a search,
+    a first visit scoring similar papers) would hold up every other of its worker."""
     search_rerank: bool = True
     """Re-rank the top 50 of each search with MiniLM wherever `paperboard embed --model
     minilm-l6-int8` has given them its vectors (else plain hybrid): the best measured ranking
