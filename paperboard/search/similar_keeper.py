@@ -83,18 +83,16 @@ class SimilarKeeper:
 
     def compute(self, key: int) -> list[SearchHit]:
         """Score now and keep the result; the lists of the neighbours computed before this
-        paper existed are marked dirty (it may belong in them). The newest key and the change
-        feed's head are read first: a change meanwhile makes the list look older than it is,
-        never newer."""
+        paper existed are marked dirty (it may belong in them). The newest key is read first: a
+        paper added meanwhile makes the list look older than it is, never newer."""
         started = datetime.now(UTC)
         newest = self.store.newest_paper_key()
-        head = self.store.text_change_stats()[0]
         hits = self.searcher.score_similar(key, limit=KEEP)
         signals = sorted({name for h in hits for name in h.parts})
         keys = self.store.paper_keys([h.paper.id for h in hits])
         neighbours = [(keys[h.paper.id], h.score, h.parts) for h in hits if h.paper.id in keys]
         self.store.keep_similar(
-            key, f"{VERSION}:{'+'.join(signals)}", head, neighbours, newest_key=newest, started_at=started
+            key, f"{VERSION}:{'+'.join(signals)}", newest, neighbours, newest_key=newest, started_at=started
         )
         self.store.mark_similar_dirty([k for k, _, _ in neighbours], older_than_key=key)
         return hits

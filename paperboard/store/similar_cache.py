@@ -22,8 +22,8 @@ class KeptSimilar:
     paper_key: int
     signature: str
     head: str
-    """The change feed's position when it was computed (new papers move it); text, since a
-    PostgreSQL position does not fit a 64-bit integer."""
+    """What the list was computed against: the change feed's position until migration 0019,
+    the newest paper key since (``newest_key`` is what staleness reads)."""
     computed_at: datetime
     neighbours: list[tuple[int, float, dict[str, float]]]
     """(paper key, fused score, each signal's raw score), best first."""
