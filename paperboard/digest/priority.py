@@ -31,10 +31,11 @@ def lower_priority(increment: int) -> dict[str, int | None]:
         done["nice"] = os.nice(increment)
     except OSError as exc:
         log.warning("could not lower the worker's priority: %s", exc)
-    if AUTOGROUP.exists() and os.getsid(0) == os.getpid():
-        try:
+    try:
+        leads_session = os.getsid(0) == os.getpid() and AUTOGROUP.exists()
+        if leads_session:
             AUTOGROUP.write_text(f"{min(19, increment)}\n")
             done["autogroup"] = min(19, increment)
-        except OSError as exc:
-            log.warning("could not lower the worker's scheduling group's priority: %s", exc)
+    except OSError as exc:  # containers and sandboxes may hide or refuse /proc's autogroup file
+        log.warning("could not lower the worker's scheduling group's priority: %s", exc)
     return done
