@@ -68,6 +68,12 @@ class _Exact:
     def vectors(self, keys: list[int]) -> dict[int, np.ndarray]:
         return {k: self.matrix[self.row_of[k]] for k in keys if k in self.row_of}
 
+    def search_among(self, query: np.ndarray, k: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.asarray([self.row_of[key] for key in keys.tolist() if key in self.row_of], dtype=np.int64)
+        if not len(rows):
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        return _top(self.keys[rows], self.matrix[rows] @ query, k)
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if not len(self.keys):
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
@@ -172,6 +178,20 @@ class _Hnsw:
         keep = keys >= 0
         return keys[keep][:k], scores[keep][:k].astype(np.float32)
 
+    def search_among(self, query: np.ndarray, k: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k among these papers: their fp16 codes read in place (no copy of the
+        storage, no per-vector decode call), scored in float32."""
+        import faiss
+
+        slots = self._slots_of(np.asarray(keys, dtype=np.int64))
+        slots = np.sort(slots[slots >= 0])
+        if not len(slots):
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        storage = faiss.downcast_index(self.index.storage)
+        codes = faiss.rev_swig_ptr(storage.codes.data(), storage.ntotal * storage.code_size)
+        matrix = codes.view(np.float16).reshape(storage.ntotal, self.dim)
+        return _top(self.labels[slots], matrix[slots].astype(np.float32) @ query, k)
+
     def save(self, path: Path) -> None:
         import faiss
 
@@ -179,6 +199,15 @@ class _Hnsw:
         labels = _labels_path(path)
         with open(labels, "wb") as f:  # np.save would append ".npy" to a tmp name
             np.save(f, self.labels, allow_pickle=False)
+
+
+def _top(keys: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return keys[top], scores[top].astype(np.float32)
 
 
 def _labels_path(path: Path) -> Path:
@@ -310,6 +339,17 @@ class VectorIndex:
                 return []
             keys, scores = self._impl.search(np.asarray(query, dtype=np.float32), k)
         return list(zip(keys.tolist(), scores.tolist(), strict=True))
+
+    def search_among(self, query: np.ndarray, k: int, keys) -> list[tuple[int, float]]:
+        """Exact top-k (key, cosine) among these papers' vectors, best first: a filtered
+        search whose filter leaves few papers (a graph search would have to walk past
+        nearly every node to find them)."""
+        self.refresh()
+        with self._lock:
+            if self._impl is None or k <= 0:
+                return []
+            found, scores = self._impl.search_among(np.asarray(query, dtype=np.float32), k, np.asarray(keys, dtype=np.int64))
+        return list(zip(found.tolist(), scores.tolist(), strict=True))
 
 
 def _build_child(url: str, model: str, index_dir: str, exact_limit: int) -> None:

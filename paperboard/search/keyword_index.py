@@ -49,7 +49,9 @@ log = logging.getLogger(__name__)
 
 MIN_PAPERS = 20_000
 """Below this the database ranks in a few milliseconds and needs no second index."""
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Kept in ``keywords.json``; an index of another version is rebuilt from the store. 2: the
+filter fields (feed day, publication day, categories, organization, authors, submitter)."""
 FIELD_BOOSTS = {"title": 2.0, "abstract": 1.0, "authors": 0.5}
 """A title word says more than an abstract word (chosen on the demo-in-arxiv-daily check, both at 71/71)."""
 _FIELDS = {"ti": "title", "abs": "abstract", "au": "authors"}
@@ -99,7 +101,17 @@ def _schema():
     sb.add_text_field("title", stored=False, tokenizer_name="en_stem")
     sb.add_text_field("abstract", stored=False, tokenizer_name="en_stem")
     sb.add_text_field("authors", stored=False, tokenizer_name="default")
+    # Filters (PaperQuery, cat:): exact values, no positions, never scored.
+    sb.add_integer_field("day", stored=False, indexed=True, fast=True)
+    sb.add_integer_field("published", stored=False, indexed=True, fast=True)
+    for name in _EXACT_FIELDS:
+        sb.add_text_field(name, stored=False, tokenizer_name="raw", index_option="basic")
     return sb.build()
+
+
+_EXACT_FIELDS = ("category", "organization", "author", "submitted_by")
+"""One exact term per value: categories as stored, organization and authors lower-cased (the
+database compares them without case), the submitter as stored."""
 
 
 @functools.cache
@@ -152,7 +164,59 @@ def _stale(meta: dict | None, epoch: str, store_seq: int) -> bool:
 def _document(text):
     import tantivy
 
-    return tantivy.Document(key=text.key, title=text.title, abstract=text.abstract, authors=" ".join(text.authors))
+    doc = tantivy.Document(key=text.key, title=text.title, abstract=text.abstract, authors=" ".join(text.authors))
+    if text.day is not None:
+        doc.add_integer("day", text.day.toordinal())
+    if text.published is not None:
+        doc.add_integer("published", text.published.toordinal())
+    for cat in text.categories:
+        doc.add_text("category", cat)
+    if text.organization:
+        doc.add_text("organization", text.organization.lower())
+    for author in dict.fromkeys(a.lower() for a in text.authors):
+        doc.add_text("author", author)
+    if text.submitted_by:
+        doc.add_text("submitted_by", text.submitted_by)
+    return doc
+
+
+class Unfilterable(Exception):
+    """A filter the index cannot apply (hidden papers are not in it): the database answers."""
+
+
+def filter_clauses(schema, filters, categories=()) -> list:
+    """Tantivy queries every result must match, one per filter, with the database's meaning
+    (store/*/papers.py ``_filters``): feed days and publication days inclusive, a category
+    the primary one or any other, organization and author equal without case (the author
+    stripped of surrounding spaces), hidden papers never (they are not in the index). Raises
+    Unfilterable for ``include_hidden``."""
+    import tantivy
+
+    Q = tantivy.Query
+    out = [Q.term_query(schema, "category", cat) for cat in categories]
+    if filters is None:
+        return out
+    if filters.include_hidden:
+        raise Unfilterable("hidden papers are not in the keyword index")
+
+    def days(field, lo, hi):
+        low = lo.toordinal() if lo else 0
+        high = hi.toordinal() if hi else 10**7
+        return Q.range_query(schema, field, tantivy.FieldType.Integer, low, high, include_lower=True, include_upper=True)
+
+    if filters.start or filters.end:
+        out.append(days("day", filters.start, filters.end))
+    if filters.published_from or filters.published_until:
+        out.append(days("published", filters.published_from, filters.published_until))
+    if filters.category:
+        out.append(Q.term_query(schema, "category", filters.category))
+    if filters.organization:
+        out.append(Q.term_query(schema, "organization", filters.organization.lower()))
+    if filters.author:
+        out.append(Q.term_query(schema, "author", filters.author.strip().lower()))
+    if filters.submitted_by:
+        out.append(Q.term_query(schema, "submitted_by", filters.submitted_by))
+    return out
 
 
 class KeywordIndex:
@@ -381,8 +445,7 @@ class KeywordIndex:
             threading.Thread(target=self._report, args=(self._seq, self._epoch), daemon=True).start()
 
     # -- queries ------------------------------------------------------------------------
-    def search(self, parsed: ParsedQuery, *, limit: int, match: str = "all") -> list[tuple[int, float]]:
-        """Top (key, BM25 score) for the query; raises KeywordIndexUnavailable when behind."""
+    def _check_ready(self) -> None:
         try:
             self.refresh()
         except BaseException as exc:  # the store or the files failed mid catch-up: the database answers
@@ -392,22 +455,95 @@ class KeywordIndex:
             raise KeywordIndexUnavailable(str(exc)) from exc
         if not self._ready:
             raise KeywordIndexUnavailable("the keyword index is catching up")
+
+    def _constrained(self, query, filters, categories) -> object:
+        """``query`` (None: every paper) restricted by the filters; the filters add nothing
+        to the score, so the ranking is the unfiltered one, cut to the papers that pass."""
+        import tantivy
+
+        try:
+            clauses = filter_clauses(self._index.schema, filters, categories)
+        except Unfilterable as exc:
+            raise KeywordIndexUnavailable(str(exc)) from exc
+        if not clauses:
+            return query if query is not None else tantivy.Query.all_query()
+        musts = [(tantivy.Occur.Must, tantivy.Query.const_score_query(c, 0.0)) for c in clauses]
+        if query is not None:
+            musts.insert(0, (tantivy.Occur.Must, query))
+        return tantivy.Query.boolean_query(musts)
+
+    def _run(self, fn):
+        """``fn(searcher)``, a damaged file turned into KeywordIndexUnavailable (and a rebuild)."""
+        try:
+            return fn(self._index.searcher())
+        except BaseException as exc:  # a damaged segment file: the database answers, the index is rebuilt
+            if not _failed(exc):
+                raise
+            self._discard(exc)
+            raise KeywordIndexUnavailable(f"the keyword index failed: {exc}") from exc
+
+    def search(
+        self, parsed: ParsedQuery, *, limit: int, match: str = "all", filters=None, categories=()
+    ) -> list[tuple[int, float]]:
+        """Top (key, BM25 score) for the query among the papers that pass ``filters`` (a
+        PaperQuery) and have one of ``categories``; raises KeywordIndexUnavailable when
+        behind, or for a filter it cannot apply."""
+        self._check_ready()
         if not parsed.positive or limit <= 0:
             return []
         try:
             query = self._index.parse_query(query_string(parsed, match), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
         except ValueError as exc:
             raise KeywordIndexUnavailable(f"cannot express this query: {exc}") from exc
-        try:
-            searcher = self._index.searcher()
+        query = self._constrained(query, filters, categories)
+
+        def run(searcher):
             hits = searcher.search(query, limit, count=False).hits  # counting would visit every match
-            keys = searcher.fast_field_values("key", [address for _, address in hits])
-        except BaseException as exc:  # a damaged segment file: the database answers, the index is rebuilt
-            if not _failed(exc):
-                raise
-            self._discard(exc)
-            raise KeywordIndexUnavailable(f"the keyword index failed: {exc}") from exc
+            return hits, searcher.fast_field_values("key", [address for _, address in hits])
+
+        hits, keys = self._run(run)
         return [(int(key), float(score)) for key, (score, _) in zip(keys, hits, strict=True)]
+
+    def _filter_query(self, parsed: ParsedQuery | None, filters, categories):
+        """Papers that pass the filters and contain none of the query's excluded words."""
+        import tantivy
+
+        query = None
+        if parsed is not None and parsed.negative:
+            # Exclusions alone match nothing in Tantivy: every paper, minus the excluded.
+            terms = [f'{_FIELDS[t.field] + ":" if t.field else ""}"{" ".join(t.words)}"' for t in parsed.negative]
+            exclude = self._index.parse_query(" ".join(terms), list(FIELD_BOOSTS))
+            query = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, tantivy.Query.all_query()), (tantivy.Occur.MustNot, exclude)]
+            )
+        return self._constrained(query, filters, categories)
+
+    def count_passing(self, parsed: ParsedQuery | None, filters, categories=()) -> tuple[int, int]:
+        """(papers that pass the filters and exclusions, papers in the index)."""
+        self._check_ready()
+        query = self._filter_query(parsed, filters, categories)
+        return self._run(lambda s: (s.search(query, 1, count=True).count, s.num_docs))
+
+    def passing_keys(self, parsed: ParsedQuery | None, filters, categories=(), *, among=None, limit: int) -> list[int]:
+        """Keys of up to ``limit`` papers that pass the filters and exclusions, of ``among``
+        (keys) when given; in no particular order."""
+        import tantivy
+
+        self._check_ready()
+        if limit <= 0 or (among is not None and not len(among)):
+            return []
+        query = self._filter_query(parsed, filters, categories)
+        if among is not None:
+            among = [int(k) for k in among]
+            query = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, query), (tantivy.Occur.Must, tantivy.Query.term_set_query(self._index.schema, "key", among))]
+            )
+
+        def run(searcher):
+            hits = searcher.search(query, limit, count=False).hits
+            return searcher.fast_field_values("key", [address for _, address in hits])
+
+        return [int(k) for k in self._run(run)]
 
     def rarest_terms(self, terms: list[Term]) -> list[Term]:
         """The terms an any-word search keeps: rarest first, within the postings budget (at

@@ -3,8 +3,8 @@
 Stages, each switchable so the benchmark can show what it adds:
 1. keyword: BM25 over title/abstract/authors, all words first, widened to any word when that
    finds too little. The database ranks (FTS5 or tsvector), or on a large corpus a Tantivy
-   index kept next to the database (keyword_index.py) for the queries it can answer alone
-   (no metadata filters);
+   index kept next to the database (keyword_index.py), which holds the filter fields too;
+   the database answers what the index cannot (hidden papers, an index behind or missing);
 2. dense: the query embedded, nearest papers from the vector index. The transformer once its
    vectors cover the corpus (a described paper is found by its meaning far more often:
    bench/search_quality.py's known-item table), the static model until then;
@@ -12,7 +12,9 @@ Stages, each switchable so the benchmark can show what it adds:
 4. re-ranking, only while the static model retrieves: where the transformer has stored
    vectors, the top 50 by BM25 fused with its cosine.
 Filters (dates, category, organization, author), exclusions and field terms constrain every
-stage. An arXiv id or URL as the query jumps straight to that paper. ``similar`` serves a
+stage. With the Tantivy index, it tells the dense stage which papers pass: a filter that
+leaves few papers is searched exactly among their vectors, a broader one by the graph with
+more candidates, of which those that pass are kept (``_dense_filtered``). An arXiv id or URL as the query jumps straight to that paper. ``similar`` serves a
 paper page's similar papers (similar.py).
 """
 
@@ -51,6 +53,12 @@ STRONG_COVERAGE = 0.95
 COVERAGE_TTL = 60.0
 """Seconds a process trusts its last coverage count (a COUNT over the vectors)."""
 RRF_K = 60
+FILTER_EXACT_MAX = 5_000
+"""A filter that leaves at most this many papers is searched exactly among their vectors (their
+keys from the keyword index, their fp16 codes read in place); a broader one by the graph."""
+FILTER_FETCH_MAX = 800
+"""The most candidates the graph proposes for a broad filter (expected to pass: this x the
+filter's share of the corpus); more costs more than the filter saves (bench/search_speed.py)."""
 RERANK_TOP = 50
 RERANK_WEIGHTS = (1.0, 3.0)
 """(BM25, MiniLM) in the re-ranking fusion: the best global setting on both judged sets."""
@@ -201,11 +209,11 @@ class Searcher:
 
     def keyword(self, parsed: ParsedQuery, filters: PaperQuery | None, k: int) -> list[SearchHit]:
         index = shared_keyword_index(self.store, self.index_dir)
-        if index is not None and parsed.positive and not _has_filters(parsed, filters):
+        if index is not None and parsed.positive:
             try:
-                return self._keyword_from_index(index, parsed, k)
+                return self._keyword_from_index(index, parsed, k, filters)
             except KeywordIndexUnavailable:
-                pass  # FTS5 answers the same query, only slower
+                pass  # the database answers the same query, only slower
         hits = self.store.keyword_search(parsed, filters, limit=k, match="all")
         if len(hits) < k and len(parsed.positive) > 1:
             # A vague multi-word question rarely has every word in one paper: widen to any.
@@ -214,13 +222,19 @@ class Searcher:
             hits += [h for h in extra if h.paper.id not in seen][: k - len(hits)]
         return hits
 
-    def _keyword_from_index(self, index, parsed: ParsedQuery, k: int) -> list[SearchHit]:
-        found = self._keyword_keys(index, parsed, k)
+    def _keyword_from_index(self, index, parsed: ParsedQuery, k: int, filters: PaperQuery | None = None) -> list[SearchHit]:
+        found = self._keyword_keys(index, parsed, k, filters)
         papers = self.store.papers_by_keys([key for key, _ in found])
-        return [SearchHit(papers[key], s, {"bm25": s}) for key, s in found if key in papers]
+        return [
+            SearchHit(papers[key], s, {"bm25": s})
+            for key, s in found if key in papers and _passes_filters(papers[key], parsed, filters)
+        ]  # fmt: skip
 
-    def _keyword_keys(self, index, parsed: ParsedQuery, k: int) -> list[tuple[int, float]]:
-        found = index.search(parsed, limit=k, match="all")
+    def _keyword_keys(
+        self, index, parsed: ParsedQuery, k: int, filters: PaperQuery | None = None
+    ) -> list[tuple[int, float]]:
+        cats = parsed.categories
+        found = index.search(parsed, limit=k, match="all", filters=filters, categories=cats)
         if len(found) < k and len(parsed.positive) > 1:
             # A described paper rarely has every word of the description: widen to any word,
             # every word of it. Tantivy's top-k union skips what cannot enter the top k, so
@@ -228,7 +242,8 @@ class Searcher:
             # paraphrased questions over 75k papers: R@50 0.60 with the rarest words only,
             # 0.97 with all of them; bench/search_quality.py).
             seen = {key for key, _ in found}
-            widened = [(key, s) for key, s in index.search(parsed, limit=k, match="any") if key not in seen]
+            widened = index.search(parsed, limit=k, match="any", filters=filters, categories=cats)
+            widened = [(key, s) for key, s in widened if key not in seen]
             if found and widened:
                 # Papers with every word stay a tier above, as in the keyword ranking alone: the
                 # fusion reads scores, so lift theirs above the widened ones (the first
@@ -248,6 +263,14 @@ class Searcher:
         if query_vector is None:
             query_vector = self.embedder.encode_query(text)
         constrained = _has_constraints(parsed, filters)
+        found = self._dense_filtered(index, parsed, filters, query_vector, k) if constrained else None
+        if found is not None:
+            papers = self.store.papers_by_keys([key for key, _ in found])
+            return [
+                SearchHit(papers[key], float(score), {"dense": float(score)})
+                for key, score in found if key in papers and _passes_filters(papers[key], parsed, filters)
+            ]  # fmt: skip
+        # No keyword index to say which papers pass: the graph's neighbours, checked one by one.
         found = index.search(query_vector, k * 5 if constrained else k)
         papers = self.store.papers_by_keys([key for key, _ in found])
         hits = []
@@ -256,6 +279,36 @@ class Searcher:
             if paper is not None and _passes(paper, parsed, filters):
                 hits.append(SearchHit(paper, float(score), {"dense": float(score)}))
         return hits[:k]
+
+    def _dense_filtered(
+        self, index, parsed: ParsedQuery, filters: PaperQuery | None, query_vector, k: int
+    ) -> list[tuple[int, float]] | None:
+        """The nearest (key, cosine) among the papers that pass the filters and exclusions,
+        as the keyword index tells; None when it cannot (missing, behind, hidden papers
+        asked for). Few papers: exact, among their vectors. Many: the graph's nearest, as
+        many more as the filter's share of the corpus calls for (up to FILTER_FETCH_MAX),
+        of which those that pass."""
+        keywords = shared_keyword_index(self.store, self.index_dir)
+        if keywords is None:
+            return None
+        cats = parsed.categories
+        try:
+            passing, total = keywords.count_passing(parsed, filters, cats)
+            if passing == 0:
+                return []
+            if passing <= FILTER_EXACT_MAX:
+                keys = keywords.passing_keys(parsed, filters, cats, limit=passing)
+                if hasattr(index, "search_among"):
+                    return index.search_among(query_vector, k, keys)
+                vectors = self.store.get_vectors(index.model, keys)
+                scored = sorted(((key, float(v @ query_vector)) for key, v in vectors.items()), key=lambda t: -t[1])
+                return scored[:k]
+            fetch = min(FILTER_FETCH_MAX, max(k, int(k * total / passing * 1.2)))
+            found = index.search(query_vector, fetch)
+            kept = set(keywords.passing_keys(parsed, filters, cats, among=[key for key, _ in found], limit=len(found)))
+        except KeywordIndexUnavailable:
+            return None
+        return [(key, score) for key, score in found if key in kept][:k]
 
     # -- the entry points --------------------------------------------------------------
     def search(
@@ -318,12 +371,11 @@ class Searcher:
         """The common case (plain words, no filters, both in-process indexes) on keys alone:
         the stages and the fusion never read a paper, only the page's papers are loaded.
         None when the general path must answer."""
-        if (
-            not parsed.positive or not parsed.free_text.strip()
-            or _needs_exact_match(parsed) or _has_constraints(parsed, filters)
-        ):  # fmt: skip
+        if not parsed.positive or not parsed.free_text.strip() or _needs_exact_match(parsed):
             return None
-        stages = self.stage_scores(parsed, k)
+        if filters is not None and filters.include_hidden:
+            return None  # hidden papers are in no index
+        stages = self.stage_scores(parsed, k, filters)
         if stages is None:
             return None
         keyword, dense_ranked = stages
@@ -342,7 +394,10 @@ class Searcher:
             chunk = fused[start : start + max(want - len(hits), 10)]
             with timed("load"):
                 papers = self.store.papers_by_keys([key for key, _, _ in chunk])
-            hits += [SearchHit(papers[key], score, parts) for key, score, parts in chunk if key in papers]
+            hits += [
+                SearchHit(papers[key], score, parts)
+                for key, score, parts in chunk if key in papers and _passes_filters(papers[key], parsed, filters)
+            ]  # fmt: skip
             start += len(chunk)
         return SearchResponse(parsed, hits[offset:want], mode)
 
@@ -358,25 +413,34 @@ class Searcher:
         """Re-ranking by the stronger model only helps while the dense stage is the static one."""
         return self.rerank_enabled and not self._retrieves_with_strong_model()
 
-    def stage_scores(self, parsed: ParsedQuery, k: int) -> tuple[dict[int, float], dict[int, float]] | None:
+    def stage_scores(
+        self, parsed: ParsedQuery, k: int, filters: PaperQuery | None = None
+    ) -> tuple[dict[int, float], dict[int, float]] | None:
         """Each stage's candidates on keys, best first: (BM25 scores, cosines), where every
-        keyword candidate has its cosine too, so fusion compares like with like. Plain
-        queries on the in-process indexes only (None otherwise); the benchmark fuses these
-        with other settings to compare them with the product's."""
+        keyword candidate has its cosine too, so fusion compares like with like. Queries the
+        in-process indexes answer only (None otherwise: the index cannot apply a filter or is
+        behind); the benchmark fuses these with other settings to compare them with the
+        product's."""
         keywords = shared_keyword_index(self.store, self.index_dir)
         vectors = self.index()
         if keywords is None or vectors is None or not hasattr(vectors, "vectors"):
             return None
         try:
             with timed("keyword"):
-                keyword = self._keyword_keys(keywords, parsed, k)
+                keyword = self._keyword_keys(keywords, parsed, k, filters)
         except KeywordIndexUnavailable:
             return None
         with timed("embed"):
             query_vector = self.embedder.encode_query(parsed.free_text)
         with timed("dense"):
-            dense = dict(vectors.search(query_vector, k))
-            if not dense:
+            if _has_constraints(parsed, filters):
+                found = self._dense_filtered(vectors, parsed, filters, query_vector, k)
+                if found is None:
+                    return None
+                dense = dict(found)
+            else:
+                dense = dict(vectors.search(query_vector, k))
+            if not dense and not keyword:
                 return None
             held = vectors.vectors([key for key, _ in keyword if key not in dense])
             dense.update((key, float(v @ query_vector)) for key, v in held.items())
@@ -620,19 +684,25 @@ def _has_filters(parsed: ParsedQuery, filters: PaperQuery | None) -> bool:
 
 def _passes(paper: Paper, parsed: ParsedQuery, filters: PaperQuery | None) -> bool:
     """The keyword engine's filters, applied to a dense candidate."""
-    if parsed.categories and not set(parsed.categories) & set(paper.categories):
-        return False
     if parsed.negative:
         words = set(words_of(f"{paper.title} {paper.abstract} {' '.join(paper.authors)}"))
         for term in parsed.negative:
             if all(w in words for w in term.words):
                 return False
+    return _passes_filters(paper, parsed, filters)
+
+
+def _passes_filters(paper: Paper, parsed: ParsedQuery, filters: PaperQuery | None) -> bool:
+    """The metadata filters alone, checked again on each paper the indexes proposed (an index
+    follows the store within a second; the paper as loaded is the truth)."""
+    if parsed.categories and not set(parsed.categories) & _categories(paper):
+        return False
     if filters is None:
         return True
     day: date = paper.feed_day
     if (filters.start and day < filters.start) or (filters.end and day > filters.end):
         return False
-    if filters.category and filters.category not in paper.categories:
+    if filters.category and filters.category not in _categories(paper):
         return False
     if filters.organization and (paper.organization or "").lower() != filters.organization.lower():
         return False
@@ -646,3 +716,8 @@ def _passes(paper: Paper, parsed: ParsedQuery, filters: PaperQuery | None) -> bo
     if filters.published_until and (published is None or published > filters.published_until):
         return False
     return True
+
+
+def _categories(paper: Paper) -> set[str]:
+    """The primary category and the others (the database matches either)."""
+    return {*paper.categories, paper.primary_category} if paper.primary_category else set(paper.categories)

@@ -20,6 +20,21 @@ _BELOW_HORIZON = "xid < pg_snapshot_xmin(pg_current_snapshot())"
 """Every transaction below the reader's snapshot xmin has ended: this part of the feed is final."""
 
 
+_META = (
+    "p.feed_day, (p.published AT TIME ZONE 'UTC')::date AS published_day, p.primary_category,"
+    " p.categories, p.organization, p.submitted_by"
+)
+
+
+def _meta(r) -> dict:
+    primary = r["primary_category"]
+    return {
+        "day": r["feed_day"], "published": r["published_day"],
+        "categories": tuple(dict.fromkeys([*([primary] if primary else []), *(r["categories"] or [])])),
+        "organization": r["organization"], "submitted_by": r["submitted_by"],
+    }  # fmt: skip
+
+
 def position(xid: int | str, seq: int) -> int:
     return (int(xid) << _SEQ_BITS) | seq
 
@@ -54,8 +69,8 @@ class PostgresChanges(ChangeFeedStore):
         xid, seq = _xid_and_seq(after_seq)
         with self._db.reader() as conn:
             rows = conn.execute(
-                "SELECT c.xid::text AS xid, c.seq, c.paper_rowid, p.title, p.abstract, p.authors, p.hidden"
-                " FROM (SELECT xid, seq, paper_rowid FROM paper_changes"
+                "SELECT c.xid::text AS xid, c.seq, c.paper_rowid, p.title, p.abstract, p.authors, p.hidden,"
+                f" {_META} FROM (SELECT xid, seq, paper_rowid FROM paper_changes"
                 f"       WHERE (xid, seq) > (%s::xid8, %s) AND {_BELOW_HORIZON}"
                 "       ORDER BY xid, seq LIMIT %s) AS c"
                 " LEFT JOIN papers p ON p.rowid = c.paper_rowid ORDER BY c.xid, c.seq",
@@ -68,7 +83,9 @@ class PostgresChanges(ChangeFeedStore):
             if r["title"] is None or r["hidden"]:
                 out.append(TextChange(pos, r["paper_rowid"], None))
             else:
-                out.append(TextChange(pos, r["paper_rowid"], r["title"], r["abstract"] or "", tuple(r["authors"])))
+                out.append(
+                    TextChange(pos, r["paper_rowid"], r["title"], r["abstract"] or "", tuple(r["authors"]), **_meta(r))
+                )
         return out
 
     def feed_position_text(self, position: int) -> str:
@@ -87,8 +104,10 @@ class PostgresChanges(ChangeFeedStore):
         """Every listed paper's text in rowid order, to build an index from scratch (seq 0)."""
         with self._db.reader() as conn:
             rows = conn.execute(
-                "SELECT rowid, title, abstract, authors FROM papers WHERE rowid > %s AND NOT hidden"
-                " ORDER BY rowid LIMIT %s",
+                f"SELECT p.rowid, p.title, p.abstract, p.authors, {_META} FROM papers p"
+                " WHERE p.rowid > %s AND NOT p.hidden ORDER BY p.rowid LIMIT %s",
                 (after_key, limit),
             ).fetchall()
-        return [TextChange(0, r["rowid"], r["title"], r["abstract"] or "", tuple(r["authors"])) for r in rows]
+        return [
+            TextChange(0, r["rowid"], r["title"], r["abstract"] or "", tuple(r["authors"]), **_meta(r)) for r in rows
+        ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 
 from ..base import Store
 from ..change_feed import ChangeFeedStore
@@ -21,6 +22,27 @@ class TextChange:
     """None when the paper is gone or hidden: the index drops it."""
     abstract: str = ""
     authors: tuple[str, ...] = ()
+    # What search filters read (the keyword index keeps them as filter fields):
+    day: date | None = None
+    """The feed day."""
+    published: date | None = None
+    """The UTC day of first publication."""
+    categories: tuple[str, ...] = ()
+    """The primary category first, then the others."""
+    organization: str | None = None
+    submitted_by: str | None = None
+
+
+_META_COLUMNS = "feed_day, published, primary_category, categories, organization, submitted_by"
+
+
+def _meta(feed_day, published, primary, categories, organization, submitted_by) -> dict:
+    cats = tuple(dict.fromkeys([*([primary] if primary else []), *json.loads(categories or "[]")]))
+    return {
+        "day": date.fromisoformat(feed_day) if feed_day else None,
+        "published": date.fromisoformat(published[:10]) if published else None,
+        "categories": cats, "organization": organization, "submitted_by": submitted_by,
+    }  # fmt: skip
 
 
 class SQLiteChanges(ChangeFeedStore):
@@ -47,18 +69,19 @@ class SQLiteChanges(ChangeFeedStore):
         when some of them were pruned: the reader must rebuild."""
         with self._db.reader() as conn:
             rows = conn.execute(
-                "SELECT c.seq, c.paper_rowid, p.title, p.abstract, p.authors, p.hidden"
-                " FROM paper_changes c LEFT JOIN papers p ON p.rowid = c.paper_rowid"
+                "SELECT c.seq, c.paper_rowid, p.title, p.abstract, p.authors, p.hidden,"
+                " p.feed_day, substr(p.published, 1, 10), p.primary_category, p.categories, p.organization,"
+                " p.submitted_by FROM paper_changes c LEFT JOIN papers p ON p.rowid = c.paper_rowid"
                 " WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
             self._check_not_pruned(conn, after_seq)
         out = []
-        for seq, key, title, abstract, authors, hidden in rows:
+        for seq, key, title, abstract, authors, hidden, *meta in rows:
             if title is None or hidden:
                 out.append(TextChange(seq, key, None))
             else:
-                out.append(TextChange(seq, key, title, abstract or "", tuple(json.loads(authors))))
+                out.append(TextChange(seq, key, title, abstract or "", tuple(json.loads(authors)), **_meta(*meta)))
         return out
 
     def _delete_changes_below(self, conn, position: int, limit: int) -> int:
@@ -71,8 +94,12 @@ class SQLiteChanges(ChangeFeedStore):
         """Every listed paper's text in rowid order, to build an index from scratch (seq 0)."""
         with self._db.reader() as conn:
             rows = conn.execute(
-                "SELECT rowid, title, abstract, authors FROM papers WHERE rowid > ? AND hidden = 0"
+                "SELECT rowid, title, abstract, authors, feed_day, substr(published, 1, 10), primary_category,"
+                " categories, organization, submitted_by FROM papers WHERE rowid > ? AND hidden = 0"
                 " ORDER BY rowid LIMIT ?",
                 (after_key, limit),
             ).fetchall()
-        return [TextChange(0, key, title, abstract or "", tuple(json.loads(authors))) for key, title, abstract, authors in rows]
+        return [
+            TextChange(0, key, title, abstract or "", tuple(json.loads(authors)), **_meta(*meta))
+            for key, title, abstract, authors, *meta in rows
+        ]
