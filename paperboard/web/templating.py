@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from . import text
+from .card_cache import CardCache
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -34,7 +35,7 @@ def query(**params: object) -> str:
     return urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(card_cache_size: int = 2048) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
@@ -52,5 +53,5 @@ def make_templates() -> Jinja2Templates:
         href=safe_href,
         urlpart=url_path,
     )
-    env.globals.update(csrf_input=csrf_input, query=query)
+    env.globals.update(csrf_input=csrf_input, query=query, card_cache=CardCache(card_cache_size))
     return Jinja2Templates(env=env)

@@ -235,11 +235,16 @@ class SQLitePapers:
         return {pid: row_to_paper(rows[rid]) for pid, rid in resolved.items() if rid in rows}
 
     def list_papers(self, query: PaperQuery) -> list[Paper]:
+        # The page's keys first, its rows after: ordering whole rows made SQLite decode every
+        # matching row (abstracts included) into its sorter, 31 ms for a month's 6.6k papers
+        # at 75k, against 1.4 ms when the covering (feed_day, hidden, upvotes, published, id)
+        # index orders bare rowids. PostgreSQL's bounded top-N sort has no such cost.
         where, args = _filters(query)
-        sql = "SELECT p.* FROM papers p"
+        inner = "SELECT p.rowid FROM papers p"
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {_order(query.sort)} LIMIT ? OFFSET ?"
+            inner += " WHERE " + " AND ".join(where)
+        order = _order(query.sort)
+        sql = f"SELECT p.* FROM papers p WHERE p.rowid IN ({inner} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
         with self._db.reader() as conn:
             rows = conn.execute(sql, [*args, max(0, query.limit), max(0, query.offset)]).fetchall()
         return [row_to_paper(r) for r in rows]
