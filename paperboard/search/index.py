@@ -179,8 +179,8 @@ class _Hnsw:
         return keys[keep][:k], scores[keep][:k].astype(np.float32)
 
     def search_among(self, query: np.ndarray, k: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top-k among these papers: their fp16 codes read in place (no copy of the
-        storage, no per-vector decode call), scored in float32."""
+        """Exact top-k among these papers: their fp16 codes picked from the storage in place
+        and decoded by faiss, scored in float32."""
         import faiss
 
         slots = self._slots_of(np.asarray(keys, dtype=np.int64))
@@ -189,8 +189,11 @@ class _Hnsw:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         storage = faiss.downcast_index(self.index.storage)
         codes = faiss.rev_swig_ptr(storage.codes.data(), storage.ntotal * storage.code_size)
-        matrix = codes.view(np.float16).reshape(storage.ntotal, self.dim)
-        return _top(self.labels[slots], matrix[slots].astype(np.float32) @ query, k)
+        picked = np.take(codes.reshape(storage.ntotal, storage.code_size), slots, axis=0)
+        rows = np.empty((len(slots), self.dim), dtype=np.float32)
+        storage.sa_decode_c(len(slots), faiss.swig_ptr(picked), faiss.swig_ptr(rows))  # numpy's fp16 cast is 10x slower
+        # einsum, not BLAS: OpenBLAS's threads spin on a busy machine (5,000 rows: 0.9 ms vs 20 ms)
+        return _top(self.labels[slots], np.einsum("ij,j->i", rows, query), k)
 
     def save(self, path: Path) -> None:
         import faiss

@@ -293,17 +293,16 @@ class Searcher:
             return None
         cats = parsed.categories
         try:
-            passing, total = keywords.count_passing(parsed, filters, cats)
-            if passing == 0:
-                return []
-            if passing <= FILTER_EXACT_MAX:
-                keys = keywords.passing_keys(parsed, filters, cats, limit=passing)
+            keys, share = keywords.filter_plan(parsed, filters, cats, exact_max=FILTER_EXACT_MAX)
+            if keys is not None:
+                if not keys:
+                    return []
                 if hasattr(index, "search_among"):
                     return index.search_among(query_vector, k, keys)
                 vectors = self.store.get_vectors(index.model, keys)
                 scored = sorted(((key, float(v @ query_vector)) for key, v in vectors.items()), key=lambda t: -t[1])
                 return scored[:k]
-            fetch = min(FILTER_FETCH_MAX, max(k, int(k * total / passing * 1.2)))
+            fetch = min(FILTER_FETCH_MAX, max(k, int(k / max(share, 1e-9) * 1.2)))
             found = index.search(query_vector, fetch)
             kept = set(keywords.passing_keys(parsed, filters, cats, among=[key for key, _ in found], limit=len(found)))
         except KeywordIndexUnavailable:

@@ -102,6 +102,10 @@ def test_the_index_passes_the_same_papers_as_the_database(store, index, kind):
     assert expected == {k for k, p in papers.items() if _passes(p, parse_query("paper"), filters)}
     assert set(index.passing_keys(None, filters, limit=10_000)) == expected
     assert index.count_passing(None, filters)[0] == len(expected)
+    keys, share = index.filter_plan(None, filters, exact_max=10_000)
+    assert set(keys) == expected and share == pytest.approx(len(expected) / len(papers))
+    if len(expected) > 1:
+        assert index.filter_plan(None, filters, exact_max=len(expected) - 1)[0] is None  # too many: the graph's
     if kind != "submitter":
         assert expected and len(expected) < len(papers), "the filter should keep some papers, not all"
     for text in ("graph neural", "robot -vision", '"sparse attention"', "ti:protein", "cat:cs.RO policy"):
