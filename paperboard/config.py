@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     clients, worker beside) answered 134 req/s at p50 325 ms / p99 1.56 s with 4 against 119
     req/s at p50 483 ms / p99 1.78 s with 40 (one run each). Not 1: a slow request (a search,
     a first visit scoring similar papers) would hold up every other of its worker."""
+    page_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    """How long a page answered to a visitor who is not logged in is reused for other such
+    visitors (web/page_cache.py); 0 turns it off. Logged-in users always get fresh pages."""
     search_rerank: bool = True
     """Re-rank the top 50 of each search with MiniLM wherever `paperboard embed --model
     minilm-l6-int8` has given them its vectors (else plain hybrid): the best measured ranking

@@ -13,6 +13,10 @@ from tests.postgres.databases import ENV as POSTGRES_ENV
 from tests.postgres.databases import TemplateDatabases
 
 REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("PAPERBOARD_PAGE_CACHE_SECONDS", "0")
+"""Tests read back what they just wrote from any client, so the visitors' page cache (a page
+reused for a second) is off, here and in the servers tests start; tests/web/test_page_cache.py
+turns it on."""
 SHARED = REPO.parent / "shared"
 BACKENDS = ["sqlite", "postgres"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
 """Every test built on ``settings``/``tmp_store`` runs on each backend; PostgreSQL only when

@@ -26,6 +26,7 @@ from ..search.searcher import Searcher
 from ..store import Store, open_store
 from . import deps
 from .head import HeadAsGet
+from .page_cache import PageCache
 from .proxies import TrustedProxies, parse_networks
 from .request_log import RequestContext, configure_logging
 from .security import SecurityHeaders
@@ -85,6 +86,7 @@ def create_app(settings: Settings, store: Store | None = None, *, freeze_gc: boo
     app.state.store = store
     app.state.secret_key = settings.resolved_secret_key()
     app.state.templates = make_templates()
+    app.state.page_cache = PageCache(settings.page_cache_seconds)
     # One searcher per app: it caches the model and vector index it loads.
     app.state.searcher = Searcher.for_settings(store, settings)
 

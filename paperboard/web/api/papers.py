@@ -15,6 +15,7 @@ from ...search.query import MAX_QUERY_CHARS, QueryError
 from ...store.accounts import User
 from ...store.base import PaperQuery, QuerySyntaxError
 from .. import csrf, sessions
+from ..page_cache import shared_with_visitors
 from ..submission import SubmitError, submit
 from .links import FIRST_PAPER, links, merged, paper_links, to
 from .models import (
@@ -85,6 +86,7 @@ CATEGORY = r"^[A-Za-z][A-Za-z.\-]{0,39}$"
                404: {"model": ErrorOut, "description": "No such ISO week (e.g. W53 of a 52-week year)"}},
     openapi_extra=links(200, **paper_links(FIRST_PAPER)),
 )  # fmt: skip
+@shared_with_visitors
 def daily_papers(
     request: Request,
     date: Annotated[dt.date | None, Query(description="A feed day, YYYY-MM-DD")] = None,
@@ -136,6 +138,7 @@ def daily_papers(
     "/papers/search", response_model=list[SearchResult], responses=E400,
     openapi_extra=links(200, **paper_links(FIRST_PAPER)),
 )  # fmt: skip
+@shared_with_visitors
 def search_papers(
     request: Request,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Search text")],
@@ -231,6 +234,7 @@ def remove_upvote(request: Request, paper_id: str, user: Annotated[User, Depends
     "/papers/{paper_id:path}/similar", response_model=list[SearchResult], responses=E404,
     openapi_extra=links(200, GetPaper=to("GET", "/api/papers/{paper_id}", "The most similar paper", paper_id=FIRST_PAPER)),
 )  # fmt: skip
+@shared_with_visitors
 def similar_papers(request: Request, paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 10):
     """Papers nearest in meaning to this one (itself excluded); empty before embedding."""
     paper = _find_paper(request.app.state.store, paper_id)

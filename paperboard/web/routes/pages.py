@@ -13,6 +13,7 @@ from ...ranking.trending import trending_papers
 from ...search.query import MAX_QUERY_CHARS, QueryError
 from ...store.base import PaperQuery, QuerySyntaxError
 from .. import deps
+from ..page_cache import shared_with_visitors
 from ..views import PAGE_SIZE, cards, page_number
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +40,7 @@ def _period(store, date_: str | None, week: str | None, month: str | None) -> Pe
 
 @router.get("/", response_class=HTMLResponse)
 @router.get("/papers", response_class=HTMLResponse)
+@shared_with_visitors
 def feed(
     request: Request,
     date: Annotated[str | None, Query(max_length=40)] = None,
@@ -75,6 +77,7 @@ def feed(
 
 
 @router.get("/trending", response_class=HTMLResponse)
+@shared_with_visitors
 def trending(
     request: Request,
     category: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z][A-Za-z.\-]*$")] = None,
@@ -101,6 +104,7 @@ def trending(
 
 
 @router.get("/search", response_class=HTMLResponse)
+@shared_with_visitors
 def search(
     request: Request,
     q: Annotated[str, Query(max_length=20_000)] = "",
@@ -145,10 +149,12 @@ def _listing(request: Request, title: str, kind: str, query: PaperQuery, page: i
 
 
 @router.get("/orgs/{name:path}", response_class=HTMLResponse)
+@shared_with_visitors
 def organization(request: Request, name: str, page: Annotated[int | None, Query(ge=1, le=10_000)] = None):
     return _listing(request, name, "organization", PaperQuery(organization=name, sort="date"), page_number(page))
 
 
 @router.get("/authors/{name:path}", response_class=HTMLResponse)
+@shared_with_visitors
 def author(request: Request, name: str, page: Annotated[int | None, Query(ge=1, le=10_000)] = None):
     return _listing(request, name, "author", PaperQuery(author=name, sort="date"), page_number(page))

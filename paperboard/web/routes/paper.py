@@ -13,6 +13,7 @@ from ...library.citations import to_bibtex as _bibtex
 from ...store.accounts import User
 from ...store.audit import Actor
 from .. import deps
+from ..page_cache import shared_with_visitors
 from ..views import cards
 from .claims import authorship
 
@@ -57,6 +58,7 @@ def cite(request: Request, paper_id: str):
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
+@shared_with_visitors
 def paper_page(request: Request, paper_id: str):
     user = deps.current_user(request)
     is_admin = bool(user and user.is_admin)
