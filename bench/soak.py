@@ -126,10 +126,10 @@ def _rss_parts(pid: int) -> str:
     return f"anon {anon} + files {file}"
 
 
-def _rss_kib(pid: int) -> int | None:
+def _rss_kib(pid: int, field: str = "VmRSS") -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         return None
@@ -288,6 +288,11 @@ class Monitor(threading.Thread):
 
     def snapshot(self) -> dict[int, int]:
         return {pid: rss for pid in _workers(self.server_pid) if (rss := _rss_kib(pid)) is not None}
+
+    def private(self) -> dict[int, int]:
+        """Anonymous memory only: what the process itself holds (heaps, caches), without the
+        mapped database and index files, which are the kernel's shared, reclaimable cache."""
+        return {pid: kib for pid in _workers(self.server_pid) if (kib := _rss_kib(pid, "RssAnon")) is not None}
 
     def parts(self) -> dict[int, str]:
         return {pid: _rss_parts(pid) for pid in _workers(self.server_pid)}
@@ -449,6 +454,8 @@ class Result:
     failures: int
     rss_start: dict
     rss_end: dict
+    anon_start: dict
+    anon_end: dict
     workers_changed: bool
     loads: tuple
     ingests: list
@@ -570,13 +577,13 @@ def _run(
         ingests.start()
         load_start = _loadavg()
         time.sleep(max(0.0, start + args.warmup - time.time()))
-        rss_start = monitor.snapshot()
+        rss_start, anon_start = monitor.snapshot(), monitor.private()
         notes.append("worker RSS after the warm-up, MiB: " + "; ".join(f"{pid}: {v}" for pid, v in monitor.parts().items()))
         log(
             f"[{backend}] warm-up over; worker RSS {', '.join(f'{pid}: {kib / 1024:.0f} MiB' for pid, kib in rss_start.items())}"
         )
         time.sleep(max(0.0, start + args.seconds - time.time()))
-        rss_end = monitor.snapshot()
+        rss_end, anon_end = monitor.snapshot(), monitor.private()
         notes.append("worker RSS at the end, MiB: " + "; ".join(f"{pid}: {v}" for pid, v in monitor.parts().items()))
         for p in procs:
             p.join(timeout=180)
@@ -623,7 +630,7 @@ def _run(
         server_errors=sum(r["server_errors"] for r in routes.values()),
         unexpected=sum(r["unexpected"] for r in routes.values()),
         failures=sum(r["failures"] for r in routes.values()),
-        rss_start=rss_start, rss_end=rss_end, workers_changed=workers0 != workers1 or set(rss_start) != set(rss_end),
+        rss_start=rss_start, rss_end=rss_end, anon_start=anon_start, anon_end=anon_end, workers_changed=workers0 != workers1 or set(rss_start) != set(rss_end),
         loads=(load_start, during, load_end), ingests=[{**r, "start": r["start"] - start} for r in ingests.runs],
         audit=result, load_cpu=[(ld["cpu_seconds"], ld["wall_seconds"]) for ld in loads], mails=sink.count,
         samples=[s for ld in loads for s in ld["samples"]], tracebacks=server.tracebacks(), notes=notes,
@@ -679,16 +686,20 @@ def report(r: Result, args) -> bool:
             f"ingest {run['day']}: started at {run['start']:.0f} s, took {run['seconds']:.0f} s, exit {run['rc']}: {run['summary']}"
         )
     print(f"emails received by the local SMTP server: {r.mails}")
-    growth = {}
-    print("server workers' RSS:")
+    growth, private = {}, {}
+    print("server workers' RSS (of which private: anonymous memory, without mapped files):")
     for pid, kib in sorted(r.rss_start.items()):
         end = r.rss_end.get(pid)
         if end is None:
             print(f"  worker {pid}: {kib / 1024:.0f} MiB after warm-up, gone at the end")
             continue
         growth[pid] = end / kib - 1
+        a0, a1 = r.anon_start.get(pid), r.anon_end.get(pid)
+        if a0 and a1:
+            private[pid] = a1 / a0 - 1
         print(
-            f"  worker {pid}: {kib / 1024:.0f} MiB after warm-up, {end / 1024:.0f} MiB at the end ({growth[pid]:+.1%})"
+            f"  worker {pid}: {kib / 1024:.0f} MiB after warm-up, {end / 1024:.0f} MiB at the end ({growth[pid]:+.1%});"
+            + (f" private {a0 / 1024:.0f} -> {a1 / 1024:.0f} MiB ({private[pid]:+.1%})" if pid in private else "")
         )
     a = r.audit
     print(f"writes audited: {a.votes_checked} votes on {a.papers_checked} papers, {a.comments_checked} comments, "
@@ -717,6 +728,9 @@ def report(r: Result, args) -> bool:
         (f"RSS growth <= {RSS_GROWTH_TARGET:.0%} after warm-up",
          bool(growth) and not r.workers_changed and max(growth.values()) <= RSS_GROWTH_TARGET,
          ("a worker was replaced; " if r.workers_changed else "") + (f"max {max(growth.values()):+.1%}" if growth else "no figures")),
+        (f"private memory growth <= {RSS_GROWTH_TARGET:.0%} after warm-up (RSS without the mapped, shared files)",
+         bool(private) and not r.workers_changed and max(private.values()) <= RSS_GROWTH_TARGET,
+         f"max {max(private.values()):+.1%}" if private else "no figures"),
     ]  # fmt: skip
     print("targets:")
     for name, ok, detail in checks:
