@@ -11,6 +11,16 @@ p99 <= 50 ms, <= 2 GB RSS; corpus embedding >= 1,000 abstracts/s.
 
     python bench/search_speed.py            # both sizes (the 1M one takes a while)
     python bench/search_speed.py --size 75k
+    python bench/search_speed.py --filters-only --data-75k /tmp/copy-75k --data-1m /tmp/copy-1m
+
+Filtered queries (issue 13, part 2): per filter kind (a week of feed days, a category, an
+organization, an author, a combination, a phrase of common words) p50/p99 of the hybrid
+search with that filter, its ratio to the same queries unfiltered in the same process (the
+kinds taken in turn, so the machine's other load falls on all alike), the
+dense stage's recall@10 against an exact scan of the papers that pass, and the database's
+path (the keyword index switched off) on a few queries for comparison. ``--data-*`` points
+at copies of the prepared stores: opening one builds its keyword index anew when the index
+schema changed, and the prepared stores are shared.
 """
 
 from __future__ import annotations
@@ -219,6 +229,153 @@ def measure(work: Path) -> dict:
     return result
 
 
+COMMON_PHRASES = [
+    "in this paper", "of the", "we propose", "state of the art", "large language models", "neural networks",
+    "in order to", "as well as", "on the other hand", "based on the", "a novel", "the proposed method",
+    "we show that", "to address this", "deep learning", "such as", "experimental results", "in addition",
+]  # fmt: skip
+FILTER_QUERIES = 400
+DB_PATH_QUERIES = {"75k": 60, "1m": 15}
+
+
+def filter_workload(store, qs: list[str], n: int) -> dict[str, list[tuple[str, object]]]:
+    """(query, PaperQuery) per filter kind, the values varied over what the corpus holds: the
+    5 largest categories, its organizations (lower-cased: the filter ignores case), its 40 most
+    frequent authors, 7-day windows of feed days; the combination is a category and a 30-day
+    window; phrases are common ones with a topical word of a query beside."""
+    from datetime import date, timedelta
+
+    from paperboard.store import PaperQuery
+
+    rng = random.Random(11)
+    with store._db.reader() as conn:
+        days = [date.fromisoformat(r[0]) for r in conn.execute("SELECT DISTINCT feed_day FROM papers ORDER BY 1")]
+        cats = [r[0] for r in conn.execute(
+            "SELECT primary_category FROM papers WHERE primary_category IS NOT NULL GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 5")]
+        orgs = [r[0] for r in conn.execute(
+            "SELECT organization FROM papers WHERE organization IS NOT NULL GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 20")]
+        authors = [r[0] for r in conn.execute(
+            "SELECT value FROM (SELECT authors FROM papers ORDER BY rowid LIMIT 75000), json_each(authors)"
+            " GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 40")]  # fmt: skip
+
+    def window(width: int):
+        start = rng.choice(days[: max(1, len(days) - width)])
+        return start, start + timedelta(days=width - 1)
+
+    out: dict[str, list] = {"unfiltered": [(q, None) for q in qs[:n]]}
+    out["date (7 days)"] = [(q, PaperQuery(start=a, end=b)) for q in qs[:n] for a, b in [window(7)]]
+    out["category"] = [(q, PaperQuery(category=rng.choice(cats))) for q in qs[:n]]
+    if orgs:
+        out["organization"] = [(q, PaperQuery(organization=rng.choice(orgs).lower())) for q in qs[:n]]
+    out["author"] = [(q, PaperQuery(author=rng.choice(authors))) for q in qs[:n]]
+    out["category + 30 days"] = [
+        (q, PaperQuery(category=rng.choice(cats), start=a, end=b)) for q in qs[:n] for a, b in [window(30)]
+    ]
+    out["phrase (common words)"] = [
+        (f'"{COMMON_PHRASES[i % len(COMMON_PHRASES)]}"' + (f" {q.split()[0]}" if i % 2 else ""), None)
+        for i, q in enumerate(qs[:n])
+    ]
+    return out
+
+
+def measure_filters(work: Path, size: str) -> dict:
+    """Run in a fresh process: latency per filter kind, the dense stage's filtered recall, and
+    the database's path on a few queries of each kind."""
+    from paperboard.search import searcher as searcher_module
+    from paperboard.search.keyword_index import shared_keyword_index
+    from paperboard.search.searcher import Searcher
+    from paperboard.store import open_store
+
+    store = open_store(f"sqlite:///{work / 'paperboard.db'}")
+    searcher = Searcher(store, index_dir=work / "index")
+    len(searcher.index())
+    keywords = shared_keyword_index(store, work / "index")
+    t = time.perf_counter()
+    keywords.refresh(force=True)
+    rebuild = time.perf_counter() - t
+    titles = [p.title for batch in store.iter_paper_ids(batch_size=20000) for p in store.get_papers(batch[:200]).values()]
+    workload = filter_workload(store, queries(titles), FILTER_QUERIES)
+    for q, f in workload["unfiltered"][:20]:  # warm caches
+        searcher.search(q, filters=f, limit=10)
+    result: dict = {"papers": store.count_papers(), "keyword_index_ready_s": rebuild, "kinds": {}}
+    search = lambda item: searcher.search(item[0], filters=item[1], limit=10)  # noqa: E731
+    timings = interleaved(search, workload)
+    for kind, items in workload.items():
+        row = timings[kind]
+        counts = [keywords.count_passing(None, f)[0] for _, f in items[:50] if f is not None]
+        row["passing_median"] = float(np.median(counts)) if counts else None
+        dense = kind != "phrase (common words)"  # a phrase is matched by the keyword stage alone
+        row["dense_recall@10"] = filtered_recall(searcher, keywords, items[:30] if counts else items[:10]) if dense else None
+        result["kinds"][kind] = row
+    # The database's path for the same kinds (the keyword index switched off), a few queries.
+    real = searcher_module.shared_keyword_index
+    searcher_module.shared_keyword_index = lambda *a, **kw: None
+    try:
+        few = {kind: items[: DB_PATH_QUERIES[size]] for kind, items in workload.items()}
+        for kind, row in interleaved(search, few).items():
+            result["kinds"][kind]["db_path"] = row
+    finally:
+        searcher_module.shared_keyword_index = real
+    store.close()
+    return result
+
+
+def interleaved(fn, workload: dict[str, list]) -> dict[str, dict[str, float]]:
+    """``latency`` per kind, the kinds taken in turn (one query of each, then the next of
+    each): a burst of load from elsewhere on the machine falls on every kind alike, so the
+    ratios to the unfiltered row stay fair on a shared machine."""
+    times: dict[str, list[float]] = {kind: [] for kind in workload}
+    for i in range(max(len(items) for items in workload.values())):
+        for kind, items in workload.items():
+            if i < len(items):
+                t = time.perf_counter()
+                fn(items[i])
+                times[kind].append((time.perf_counter() - t) * 1000)
+    out = {}
+    for kind, ts in times.items():
+        a = np.asarray(ts)
+        out[kind] = {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)), "mean": float(a.mean())}
+    return out
+
+
+def filtered_recall(searcher, keywords, items) -> float:
+    """Recall@10 of the dense stage with a filter (asked for its CANDIDATES, as a search asks)
+    against an exact scan of every passing paper."""
+    from paperboard.search.query import parse_query
+    from paperboard.search.searcher import CANDIDATES
+
+    index = searcher.index()
+    hits = total = 0
+    for q, f in items:
+        parsed = parse_query(q)
+        if not parsed.free_text.strip():
+            continue
+        qv = searcher.embedder.encode_query(parsed.free_text)
+        n = keywords.count_passing(parsed, f)[0]
+        keys = keywords.passing_keys(parsed, f, limit=max(n, 1))
+        exact = {k for k, _ in index.search_among(qv, 10, keys)}
+        if f is None and not parsed.negative and not parsed.categories:  # the unfiltered graph search
+            got = {k for k, _ in index.search(qv, CANDIDATES)[:10]}
+        else:
+            got = {k for k, _ in (searcher._dense_filtered(index, parsed, f, qv, CANDIDATES) or [])[:10]}
+        hits += len(exact & got)
+        total += len(exact)
+    return hits / total if total else float("nan")
+
+
+def report_filters(label: str, m: dict) -> None:
+    print(f"\n== filtered hybrid search, {label}: {m['papers']:,} papers (keyword index ready in {m['keyword_index_ready_s']:.0f} s)")
+    print(f"{'filter':<24}{'passing':>9}{'p50 ms':>9}{'p99 ms':>9}{'p50 x':>8}{'p99 x':>8}{'dense R@10':>12}"
+          f"{'DB path p50':>13}{'p99':>9}   (x: against unfiltered, same run)")  # fmt: skip
+    base = m["kinds"]["unfiltered"]
+    for kind, r in m["kinds"].items():
+        passing = f"{r['passing_median']:,.0f}" if r.get("passing_median") is not None else "all"
+        recall = f"{r['dense_recall@10']:.3f}" if r.get("dense_recall@10") is not None else "-"
+        db = r["db_path"]
+        print(f"{kind:<24}{passing:>9}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['p50'] / base['p50']:>8.2f}{r['p99'] / base['p99']:>8.2f}"
+              f"{recall:>12}{db['p50']:>13.1f}{db['p99']:>9.1f}")  # fmt: skip
+
+
 def ann_recall(store, index_dir: Path, qs: list[str]) -> dict[str, float]:
     """Recall@10 and @100 of the dense stage's graph against an exact scan of the same vectors
     (measured last: the exact matrix would otherwise count in the figures above)."""
@@ -251,6 +408,8 @@ def child(step: str, work: str, source: str | None) -> None:
         out = embedding_rates()
     elif step == "build-1m":
         out = {"path": str(prepared_1m(Path(work)))}
+    elif step.startswith("filters-"):
+        out = measure_filters(work_path, step.removeprefix("filters-"))
     else:
         out = measure(work_path)
     print("RESULT " + json.dumps(out))
@@ -307,6 +466,9 @@ def main() -> int:
     parser.add_argument("--size", choices=["75k", "1m", "all"], default="all")
     parser.add_argument("--child", nargs="+")
     parser.add_argument("--bench-cache", type=Path, default=None, help="prepared corpora (bench/lib/corpus.py)")
+    parser.add_argument("--filters-only", action="store_true", help="only the filtered-query tables")
+    parser.add_argument("--data-75k", type=Path, default=None, help="a copy of the prepared 75k data dir to use")
+    parser.add_argument("--data-1m", type=Path, default=None, help="a copy of the prepared 1M data dir to use")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.child[2] if len(args.child) > 2 else None)
@@ -317,11 +479,16 @@ def main() -> int:
     from bench.lib.corpus import DEFAULT_CACHE, prepared_75k
 
     cache = args.bench_cache or DEFAULT_CACHE
-    report_rates(run_child("rates", cache))
-    report("arxiv-daily (demo + 74.7k), as `ingest` + `embed` leave it", run_child("measure", prepared_75k(cache)))
+    small = args.data_75k or prepared_75k(cache)
+    if not args.filters_only:
+        report_rates(run_child("rates", cache))
+        report("arxiv-daily (demo + 74.7k), as `ingest` + `embed` leave it", run_child("measure", small))
+    report_filters("75k", run_child("filters-75k", small))
     if args.size in ("1m", "all"):
-        big = Path(run_child("build-1m", cache)["path"])
-        report("1M (arxiv-daily repeated, perturbed vectors)", run_child("measure", big))
+        big = args.data_1m or Path(run_child("build-1m", cache)["path"])
+        if not args.filters_only:
+            report("1M (arxiv-daily repeated, perturbed vectors)", run_child("measure", big))
+        report_filters("1M", run_child("filters-1m", big))
     return 0
 
 

@@ -367,9 +367,10 @@ class Searcher:
     def _hybrid_by_keys(
         self, parsed: ParsedQuery, filters: PaperQuery | None, k: int, offset: int, want: int
     ) -> SearchResponse | None:
-        """The common case (plain words, no filters, both in-process indexes) on keys alone:
-        the stages and the fusion never read a paper, only the page's papers are loaded.
-        None when the general path must answer."""
+        """The common case (words, filters the keyword index can apply, both in-process
+        indexes) on keys alone: the stages and the fusion never read a paper, only the page's
+        papers are loaded (and checked against the filters once more). None when the general
+        path must answer."""
         if not parsed.positive or not parsed.free_text.strip() or _needs_exact_match(parsed):
             return None
         if filters is not None and filters.include_hidden:
@@ -439,8 +440,8 @@ class Searcher:
                 dense = dict(found)
             else:
                 dense = dict(vectors.search(query_vector, k))
-            if not dense and not keyword:
-                return None
+            if not dense:
+                return None  # the general path answers (keyword hits alone, if any)
             held = vectors.vectors([key for key, _ in keyword if key not in dense])
             dense.update((key, float(v @ query_vector)) for key, v in held.items())
         return dict(keyword), dict(sorted(dense.items(), key=lambda kv: -kv[1]))
