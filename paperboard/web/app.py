@@ -61,14 +61,15 @@ def create_app(settings: Settings, store: Store | None = None, *, freeze_gc: boo
                            replica_urls=settings.database_replica_urls,
                            replica_max_lag=settings.replica_max_lag_seconds)  # fmt: skip
 
-    from .gc_tuning import freeze_startup_objects
+    from .gc_tuning import freeze_startup_objects, limit_malloc_arenas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # Per event loop, so set here (each worker process runs its own): see Settings.web_threads.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
-        if freeze_gc:
+        if freeze_gc:  # a server process (app_from_env): its memory tuned for the long run
             freeze_startup_objects()
+            limit_malloc_arenas()
         yield
         if owns_store:
             store.close()

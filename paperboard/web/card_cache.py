@@ -56,7 +56,7 @@ class CardCache:
 
     def __init__(self, size: int = 2048) -> None:
         self.size = size
-        self._cards: OrderedDict[tuple, str] = OrderedDict()
+        self._cards: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -69,7 +69,10 @@ class CardCache:
         for a card not kept yet, with the placeholders for the two per-request strings)."""
         if self.size <= 0 or TOKEN in csrf_token:
             return macro(card, next_url, show_score=show_score, dismissable=dismissable)
-        key = card_key(card, bool(user), show_score, dismissable)
+        # The paper's id and the full key's hash, not the key: the key holds the abstract
+        # and every other field, which kept 2,048 cards' papers alive. Two variants of one
+        # paper would have to collide on a 64-bit hash randomised per process.
+        key = (card.paper.id, hash(card_key(card, bool(user), show_score, dismissable)))
         with self._lock:
             html = self._cards.get(key)
             if html is not None:

@@ -20,3 +20,22 @@ def freeze_startup_objects() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Let glibc's malloc share ``arenas`` arenas among the request threads, not one per
+    thread (up to 8 a core): Python hands every block over 512 bytes (rows, pages, arrays) to
+    malloc, and memory freed in one thread's arena is reused only by that arena, so a server
+    whose threads take turns grows. The usual ``MALLOC_ARENA_MAX=2``, set from inside: it
+    must run before the request threads exist. False where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False

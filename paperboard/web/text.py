@@ -35,7 +35,7 @@ _LATEX_WRAPPERS = re.compile(
 _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|[%&_#${}])")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)  # cards are kept rendered (card_cache.py): this serves their misses
 def first_sentence(text: str, max_chars: int = 220) -> str:
     """The abstract's first sentence (extractive, local), cut at a word if very long.
 
@@ -60,7 +60,7 @@ def first_sentence(text: str, max_chars: int = 220) -> str:
     return cut + "…"
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def readable(text: str) -> str:
     """LaTeX-ish abstract text shown readably: ``$\\alpha$`` → α, ``\\textbf{x}`` → x."""
     if "\\" not in text and "$" not in text and "--" not in text and "~" not in text:
