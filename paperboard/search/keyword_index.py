@@ -228,10 +228,6 @@ def _clause(schema, spec: tuple):
     return tantivy.Query.term_query(schema, field, value)
 
 
-def filter_clauses(schema, filters, categories=()) -> list:
-    """The Tantivy queries of ``filter_specs``."""
-    return [_clause(schema, spec) for spec in filter_specs(filters, categories)]
-
 
 class KeywordIndex:
     """Thread-safe; ``search`` refreshes itself at most once a second."""
@@ -476,7 +472,7 @@ class KeywordIndex:
         import tantivy
 
         try:
-            clauses = filter_clauses(self._index.schema, filters, categories)
+            clauses = [_clause(self._index.schema, spec) for spec in filter_specs(filters, categories)]
         except Unfilterable as exc:
             raise KeywordIndexUnavailable(str(exc)) from exc
         if not clauses:

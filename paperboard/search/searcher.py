@@ -141,6 +141,11 @@ class DatabaseIndex:
         found = self.store.nearest_vectors(self.model, query, k, ef_search=max(HNSW_EF_SEARCH, 2 * k))
         return [(key, 1.0 - distance) for key, distance in found]
 
+    def search_among(self, query, k: int, keys) -> list[tuple[int, float]]:
+        """Exact top-k (key, cosine) among these papers' stored vectors, best first."""
+        vectors = self.store.get_vectors(self.model, keys)
+        return sorted(((key, float(v @ query)) for key, v in vectors.items()), key=lambda t: -t[1])[:k]
+
 
 def shared_index(store: Store, model: str, index_dir: Path | None):
     """One vector index per (database, model) per process: building one costs seconds."""
@@ -297,11 +302,7 @@ class Searcher:
             if keys is not None:
                 if not keys:
                     return []
-                if hasattr(index, "search_among"):
-                    return index.search_among(query_vector, k, keys)
-                vectors = self.store.get_vectors(index.model, keys)
-                scored = sorted(((key, float(v @ query_vector)) for key, v in vectors.items()), key=lambda t: -t[1])
-                return scored[:k]
+                return index.search_among(query_vector, k, keys)
             fetch = min(FILTER_FETCH_MAX, max(k, int(k / max(share, 1e-9) * 1.2)))
             found = index.search(query_vector, fetch)
             kept = set(keywords.passing_keys(parsed, filters, cats, among=[key for key, _ in found], limit=len(found)))
