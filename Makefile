@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 TEST_STAMP := $(VENV)/.test-installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 PIP_FLAGS := --quiet --disable-pip-version-check
 # Test processes: a whole module stays on one process (module fixtures such as the 75k corpus
-# are built once), and the slow 75k-corpus module runs beside the rest.
-PYTEST_WORKERS ?= -n 2 --dist loadfile
+# are built once), taken in the order tests/conftest.py gives (longest first; xdist's default
+# reorder by test count sent the 3-test, 7-minute 75k-corpus module out last).
+PYTEST_WORKERS ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: install run test test-deps bench lint clean
 
@@ -39,7 +40,10 @@ test: test-deps
 	    eval "$$out"; trap 'bash scripts/pg-test-cluster.sh stop "$$PAPERBOARD_PG_CLUSTER_DIR"' EXIT; \
 	  else echo "make test: PostgreSQL could not be started, testing SQLite only" >&2; fi; \
 	fi; \
-	$(BIN)/pytest -q $(PYTEST_WORKERS)
+	$(BIN)/pytest -q $(PYTEST_WORKERS) || { status=$$?; \
+	  if [ -f "$$PAPERBOARD_PG_CLUSTER_DIR/server.log" ]; then \
+	    echo "make test: the last lines of the test cluster's server.log:" >&2; \
+	    tail -n 40 "$$PAPERBOARD_PG_CLUSTER_DIR/server.log" >&2; fi; exit $$status; }
 
 bench: test-deps
 	$(BIN)/pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,ray,map-bench]'

@@ -71,13 +71,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (drop if on_postgres and item.get_closest_marker("sqlite_only") else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-    # The 75k-corpus module is the longest (about 10 minutes alone): first, so that under
-    # ``make test``'s two processes it runs beside everything else instead of after it.
-    keep.sort(key=lambda item: 0 if item.nodeid.startswith(FIRST) else 1)
+    # The longest modules first, so that under ``make test``'s two processes (which keep
+    # this order: --no-loadscope-reorder) they run beside everything else instead of after it.
+    keep.sort(key=lambda item: next((n for n, m in enumerate(FIRST) if item.nodeid.startswith(m)), len(FIRST)))
     items[:] = keep
 
 
-FIRST = "tests/search/test_corpus_quality.py"
+FIRST = (
+    "tests/search/test_corpus_quality.py",  # the 75k corpus: about 7 minutes alone
+    "tests/postgres/test_reliability.py",
+    "tests/postgres/test_concurrent_votes.py",
+    "tests/spine/test_crash_safety.py",
+    "tests/spine/test_cli.py",
+    "tests/spine/test_cli_library.py",
+)
+"""Modules by decreasing duration (``pytest --durations``); the rest keep collection order."""
 
 
 @pytest.fixture(scope="session")
