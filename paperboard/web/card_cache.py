@@ -31,7 +31,8 @@ BACK = "/pb-back-slot-7d1c4a"
 """Stands for the page a card links back to; it appears URL-quoted and HTML-escaped."""
 QUOTED_BACK = quote(BACK, safe="")
 PAPER_FIELDS = tuple(Paper.model_fields)
-CARD_FIELDS = tuple(f.name for f in fields(Card) if f.name != "paper")
+CARD_FIELDS = tuple(f.name for f in fields(Card) if f.name not in ("paper", "score", "parts"))
+"""Score and parts enter the key only as the card shows them (``Card.shown_score``)."""
 
 
 def _frozen(value: object) -> object:
@@ -47,6 +48,7 @@ def card_key(card: Card, logged_in: bool, show_score: bool, dismissable: bool) -
     return (
         tuple(_frozen(getattr(paper, name)) for name in PAPER_FIELDS),
         tuple(_frozen(getattr(card, name)) for name in CARD_FIELDS),
+        card.shown_score() if show_score else None,
         logged_in, show_score, dismissable,
     )  # fmt: skip
 

@@ -25,6 +25,15 @@ class Card:
     dismissed: bool = False
     """Marked "Not interested" by the viewer: a dismissable card offers Undo instead."""
 
+    def shown_score(self) -> tuple[str, str] | None:
+        """The score and age as a card that shows its score prints them. The kept cards
+        (card_cache.py) are keyed by these strings, not by the floats: trending's scores move
+        with the clock on every request, and search results carry scores they never show."""
+        if self.score is None:
+            return None
+        age = self.parts.get("age_hours")
+        return f"{self.score:.4g}", "" if age is None else str(round(age, 1))
+
 
 def cards(
     request: Request,

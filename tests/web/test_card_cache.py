@@ -106,3 +106,25 @@ def test_the_cache_keeps_at_most_its_size(env):
     for i in range(10):
         cache(macro, Card(_paper(upvotes=i)), "/", False, False, None, "t")
     assert len(cache) == 3
+
+
+def test_scores_key_a_kept_card_only_as_the_card_prints_them():
+    """Search results carry scores they never show, and trending's scores move with the clock
+    on every request: keyed by the raw floats, every such card was rendered anew."""
+    env = make_templates(card_cache_size=64).env
+    cache = env.globals["card_cache"]
+
+    def render(score: float, age: float, s: bool) -> str:
+        return _same(env, Card(_paper(), score=score, parts={"age_hours": age}), s=s)
+
+    render(0.123456, 5.01, s=False)
+    misses = cache.misses
+    render(0.987654, 7.0, s=False)  # a search hit: the score is not shown
+    assert cache.misses == misses
+    shown = render(0.12345671, 5.01, s=True)
+    assert "score 0.1235" in shown and "age 5.0 h" in shown
+    misses = cache.misses
+    assert render(0.12345678, 5.04, s=True) == shown  # prints the same: kept
+    assert cache.misses == misses
+    assert "score 0.1237" in render(0.1237, 5.04, s=True)  # prints differently: rendered
+    assert cache.misses == misses + 1
