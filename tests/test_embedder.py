@@ -94,6 +94,23 @@ def test_encode_query_matches_batch_encoding(model: Embedder) -> None:
     assert float(model.encode_query(QUERY) @ batch[1]) > 0.995
 
 
+def test_a_query_asked_again_is_not_encoded_again(model: Embedder, monkeypatch) -> None:
+    from paperboard.search import embedder as embedder_module
+
+    first = model.encode_query(QUERY + " again")
+    assert not first.flags.writeable  # shared between requests: no caller may change it
+    calls = []
+    monkeypatch.setattr(model, "encode", lambda texts, *a, **k: calls.append(texts) or np.ones((1, model.dim), np.float32))
+    assert model.encode_query(QUERY + " again") is first and not calls
+    monkeypatch.setattr(embedder_module, "QUERY_CACHE_SIZE", 2)
+    for text in ("one", "two", "three"):
+        model.encode_query(text)
+    assert len(calls) == 3
+    model.encode_query(QUERY + " again")  # pushed out by the three newer queries
+    assert len(calls) == 4
+    model.__dict__.pop("_queries")  # the model is shared by the process: drop the fake vectors
+
+
 def test_order_and_batch_size_barely_change_vectors(model: Embedder) -> None:
     """Not bit-identical for the int8 model: dynamic quantisation picks its activation scale
     per batch. Close enough that rankings do not depend on how a corpus was batched."""

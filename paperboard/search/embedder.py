@@ -15,6 +15,7 @@ rebuild it, instead of a stack trace from deep inside a runtime.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -121,7 +122,24 @@ class _EmbedderBase:
         return _normalise(out)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """One query's vector (read-only), kept for the next time the same text is asked: a
+        query comes back (the next page of its results, the API paging, a popular search), and
+        the transformer takes about 10 ms a query on two cores, half of a search's time."""
+        queries = self.__dict__.get("_queries")
+        if queries is None:
+            queries = self.__dict__.setdefault("_queries", OrderedDict())
+        with _query_lock:
+            vector = queries.get(text)
+            if vector is not None:
+                queries.move_to_end(text)
+                return vector
+        vector = self.encode([text])[0]
+        vector.setflags(write=False)
+        with _query_lock:
+            queries[text] = vector
+            while len(queries) > QUERY_CACHE_SIZE:
+                queries.popitem(last=False)
+        return vector
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
@@ -200,6 +218,9 @@ AVAILABLE = tuple(_LOADERS)
 
 _cache: dict[str, Embedder] = {}
 _lock = threading.Lock()
+_query_lock = threading.Lock()
+QUERY_CACHE_SIZE = 1024
+"""Query vectors kept per model (1,024 of 384 floats: 1.5 MB)."""
 
 
 def load_embedder(name: str | None = None, models_dir: Path | None = None) -> Embedder:
