@@ -78,9 +78,18 @@ def _read_vectors(
     return k[pick], v[pick], last
 
 
+PROJECTED_MAX = 100_000
+"""Papers the projection lays out; on a larger corpus these are a uniform sample, and every
+other paper is placed among them by its nearest sampled neighbours, the way new papers are
+placed between rebuilds. t-SNE on a million papers would take hours on 2 cores and several
+GB; 100k take about as long as the 75k map (5 minutes), and placing 900k more a few minutes.
+Regions and their keywords come from the sample too. Figures in the README (bench/map.py)."""
+PLACE_BATCH = 20_000
+
+
 def build_map(
     store: Store, *, model: str | None = None, method: str = DEFAULT_METHOD, seed: int = 0,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, projected_max: int = PROJECTED_MAX,
 ) -> MapData:  # fmt: skip
     """The map of every visible paper that has a vector of ``model``."""
     say = progress or (lambda msg: log.info("map: %s", msg))
@@ -98,12 +107,24 @@ def build_map(
     say(f"read {len(keys):,} papers with {model} vectors in {time.perf_counter() - t:.1f} s")
 
     t = time.perf_counter()
-    xy = project(vectors, method, seed=seed) if len(keys) else np.zeros((0, 2), dtype=np.float32)
-    say(f"projected ({method}) in {time.perf_counter() - t:.1f} s")
+    laid = min(len(keys), projected_max)
+    head = vectors[:laid]  # the rows are in random order: a uniform sample
+    xy = project(head, method, seed=seed) if laid else np.zeros((0, 2), dtype=np.float32)
+    say(f"projected {laid:,} papers ({method}) in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
-    texts = [f"{p.title}. {p.title}. {p.abstract}" for p in rows]  # the title counts twice
+    texts = [f"{p.title}. {p.title}. {p.abstract}" for p in rows[:laid]]  # the title counts twice
     clusters, labels = labelling.label_levels(xy, texts, seed=seed)
+    del texts
     say(f"regions and keywords at {len(labels)} zoom levels in {time.perf_counter() - t:.1f} s")
+    if laid < len(keys):
+        t = time.perf_counter()
+        rest_xy, rest_clusters = _place_among(head, xy, labels, vectors[laid:])
+        xy, clusters = np.vstack([xy, rest_xy]), np.hstack([clusters, rest_clusters])
+        labels = [
+            [replace(lab, size=int(n)) for lab, n in zip(level, np.bincount(c, minlength=len(level)), strict=True)]
+            for level, c in zip(labels, clusters.astype(np.int64), strict=True)
+        ]  # fmt: skip
+        say(f"placed the other {len(keys) - laid:,} among them in {time.perf_counter() - t:.1f} s")
     categories = sorted({p.category for p in rows})
     cat_index = {c: i for i, c in enumerate(categories)}
     return MapData(
@@ -113,6 +134,31 @@ def build_map(
         categories=categories, labels=labels, model=model, method=effective_method(len(keys), method),
         epoch=epoch, max_seq=max_seq, built_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )  # fmt: skip
+
+
+def _place_among(
+    head: np.ndarray, head_xy: np.ndarray, labels: list, rest: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(xy, regions per level) of ``rest``, placed among the laid-out ``head`` papers by their
+    K_PLACE nearest (an HNSW graph over the head's unit vectors: exact search would cost
+    hours at a million papers)."""
+    import faiss
+
+    graph = faiss.IndexHNSWFlat(head.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = 80
+    graph.add(np.ascontiguousarray(head, dtype=np.float32))
+    graph.hnsw.efSearch = 64
+    xy = np.empty((len(rest), 2), dtype=np.float32)
+    clusters = np.empty((len(labels), len(rest)), dtype=np.uint16)
+    for lo in range(0, len(rest), PLACE_BATCH):
+        batch = np.ascontiguousarray(rest[lo : lo + PLACE_BATCH], dtype=np.float32)
+        sims, found = graph.search(batch, K_PLACE)
+        nb_xy = np.where((found >= 0)[..., None], head_xy[np.maximum(found, 0)], np.nan)
+        placed = knn_position(nb_xy, np.where(found >= 0, sims, np.nan))
+        xy[lo : lo + len(batch)] = placed
+        for level, level_labels in enumerate(labels):
+            clusters[level, lo : lo + len(batch)] = labelling.nearest_cluster(placed, level_labels)
+    return xy, clusters
 
 
 @dataclass(slots=True)

@@ -135,6 +135,25 @@ def test_build_then_place_papers_whose_vectors_arrive(mapped, settings):
     assert [placed.ids[r] for r in new_rows] == [p.id for p in papers[n_with:]]
 
 
+def test_a_corpus_larger_than_the_projection_takes_is_laid_out_from_a_sample(mapped):
+    """Above PROJECTED_MAX papers (a million: t-SNE would take hours) the projection lays out
+    a uniform sample and the rest are placed among it: every paper is still on the map, among
+    its own topic, in a region of every level, and the regions count every paper."""
+    store, papers, vectors, keys, topics = mapped
+    topic_of = dict(zip(keys, topics, strict=True))
+    n_with = len(papers) - WITHOUT_VECTORS
+    data = build_map(store, projected_max=60)
+    assert len(data) == n_with and set(data.keys.tolist()) == set(keys[:n_with])
+    assert np.isfinite(data.xy).all()
+    assert _same_topic_share(data, topic_of, range(60, n_with)) > 0.8  # the placed ones
+    for level, labels in enumerate(data.labels):
+        assert data.clusters[level].max() < len(labels)
+        assert sum(lab.size for lab in labels) == n_with
+    words = " ".join(" ".join(lab.keywords) for lab in data.labels[0])
+    for word in ("galaxy", "translation", "gripper"):
+        assert word in words
+
+
 @pytest.mark.parametrize("mapped", [40], indirect=True)
 def test_corrupt_or_missing_file_is_detected_and_rebuilt(mapped, settings):
     store = mapped[0]
