@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import itertools
 import json
 import logging
 import os
@@ -49,14 +50,21 @@ log = logging.getLogger(__name__)
 
 MIN_PAPERS = 20_000
 """Below this the database ranks in a few milliseconds and needs no second index."""
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Kept in ``keywords.json``; an index of another version is rebuilt from the store. 2: the
 filter fields (feed day, publication day, categories, organization, authors, submitter);
 3: the days indexed only (a range of days reads their postings: 0.35 ms for 20k papers of
-1M, against 1 ms scanning a fast field of every paper)."""
+1M, against 1 ms scanning a fast field of every paper); 4: the days fast fields too (the
+filter columns are built from them, filter_columns.py), and the title's and abstract's word
+pairs (a phrase of common words reads one pair's postings, see ``pair_tokens``)."""
 FIELD_BOOSTS = {"title": 2.0, "abstract": 1.0, "authors": 0.5}
 """A title word says more than an abstract word (chosen on the demo-in-arxiv-daily check, both at 71/71)."""
 _FIELDS = {"ti": "title", "abs": "abstract", "au": "authors"}
+PAIR_FIELDS = {"title": "title_pairs", "abstract": "abstract_pairs"}
+"""Each text field's word pairs: its stemmed tokens joined two by two ("in_this this_paper"),
+one pair per position, so a phrase of n words is a phrase of n-1 pairs there."""
+LONG_TOKEN = 40
+"""Tantivy's ``remove_long`` limit (bytes): longer tokens are not indexed (their position stays empty)."""
 REFRESH_SECONDS = 1.0
 BUILD_IN_CHILD_ABOVE = 100_000
 """A rebuild of a corpus this large runs in a child process: the writer's heap and the texts
@@ -103,9 +111,13 @@ def _schema():
     sb.add_text_field("title", stored=False, tokenizer_name="en_stem")
     sb.add_text_field("abstract", stored=False, tokenizer_name="en_stem")
     sb.add_text_field("authors", stored=False, tokenizer_name="default")
-    # Filters (PaperQuery, cat:): exact values, no positions, never scored.
-    sb.add_integer_field("day", stored=False, indexed=True, fast=False)
-    sb.add_integer_field("published", stored=False, indexed=True, fast=False)
+    # Phrases: the word pairs (built-in whitespace tokenizer: the pairs are made in Python).
+    for name in PAIR_FIELDS.values():
+        sb.add_text_field(name, stored=False, tokenizer_name="whitespace")
+    # Filters (PaperQuery, cat:): exact values, no positions, never scored. The days are fast
+    # fields too: the filter columns read every paper's from them (filter_columns.py).
+    sb.add_integer_field("day", stored=False, indexed=True, fast=True)
+    sb.add_integer_field("published", stored=False, indexed=True, fast=True)
     for name in _EXACT_FIELDS:
         sb.add_text_field(name, stored=False, tokenizer_name="raw", index_option="basic")
     return sb.build()
@@ -132,6 +144,61 @@ def _analyzers():
     return analyzer(tantivy.Filter.stemmer("english")), analyzer()
 
 
+@functools.cache
+def _pair_analyzers():
+    """(Tantivy's ``simple`` tokenizer alone, the ``en_stem`` pipeline without its long-token
+    filter): the same tokens at the same positions, the first to tell which are too long."""
+    import tantivy
+
+    stem = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    stem = stem.filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.stemmer("english"))
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build(), stem.build()
+
+
+def pair_tokens(text: str) -> list[str]:
+    """The word pairs of a text as the ``en_stem`` field indexes its words: each stemmed token
+    joined to the next by ``_`` (tokens are alphanumeric, so a pair is unambiguous), ``_`` alone
+    where either token is too long to be indexed (positions stay aligned, and no pair bridges
+    the gap, as no phrase does in the text field)."""
+    raw, stem = _pair_analyzers()
+    tokens = stem.analyze(text)
+    if len(tokens) < 2:
+        return []
+    pairs = list(map("_".join, itertools.pairwise(tokens)))
+    # A stem is at most ~10 characters shorter than its word: an ASCII text whose stems are all
+    # under 20 characters has no word of 40 bytes (the check costs a second tokenization).
+    if not text.isascii() or max(map(len, tokens)) >= LONG_TOKEN // 2:
+        for i, tok in enumerate(raw.analyze(text)):
+            if len(tok.encode()) >= LONG_TOKEN:
+                for j in (i - 1, i):
+                    if 0 <= j < len(pairs):
+                        pairs[j] = "_"
+    return pairs
+
+
+def _term_clause(term: Term) -> str:
+    """One term in Tantivy's query language. A phrase of two or more tokens in the title or
+    the abstract is a phrase of their pairs there ("in this paper": the pairs "in_this",
+    "this_paper" in consecutive positions, the same papers as the words in consecutive
+    positions), whose postings are a small part of the words' ("of" and "the" are in nearly
+    every paper, "of_the" in fewer, and a single pair needs no positions at all): at 1M papers
+    a phrase of common words took ~60 ms through the words' postings. Scores are the pair
+    field's BM25, the same order for a phrase alone. Authors keep the words (names, short)."""
+    fields = [_FIELDS[term.field]] if term.field else list(FIELD_BOOSTS)
+    quoted = " ".join(term.words)
+    pairs = pair_tokens(quoted) if term.is_phrase and term.field != "au" else []
+    if not pairs or "_" in pairs:
+        return f'{_FIELDS[term.field] + ":" if term.field else ""}"{quoted}"'
+    parts = []
+    for name in fields:
+        boost = "" if term.field else f"^{FIELD_BOOSTS[name]}"
+        if name in PAIR_FIELDS:
+            parts.append(f'{PAIR_FIELDS[name]}:"{" ".join(pairs)}"{boost}')
+        else:
+            parts.append(f'{name}:"{quoted}"{boost}')
+    return f"({' '.join(parts)})"
+
+
 def content_terms(terms: list[Term]) -> list[Term]:
     """The terms worth a posting-list walk: function words and abstract boilerplate
     ("for", "the", "method") are in most papers, so they cost the most and rank the least
@@ -148,13 +215,8 @@ def content_terms(terms: list[Term]) -> list[Term]:
 def query_string(parsed: ParsedQuery, match: str) -> str:
     """The query in Tantivy's language. Words are ``\\w+`` only (search.query), so quoting
     each term is always safe: nothing the user typed can become Tantivy syntax."""
-    parts = []
-    for term in content_terms(parsed.positive):
-        field = f"{_FIELDS[term.field]}:" if term.field else ""
-        parts.append(("+" if match == "all" else "") + f'{field}"{" ".join(term.words)}"')
-    for term in parsed.negative:
-        field = f"{_FIELDS[term.field]}:" if term.field else ""
-        parts.append(f'-{field}"{" ".join(term.words)}"')
+    parts = [("+" if match == "all" else "") + _term_clause(term) for term in content_terms(parsed.positive)]
+    parts += [f"-{_term_clause(term)}" for term in parsed.negative]
     return " ".join(parts)
 
 
@@ -167,6 +229,8 @@ def _document(text):
     import tantivy
 
     doc = tantivy.Document(key=text.key, title=text.title, abstract=text.abstract, authors=" ".join(text.authors))
+    for name, value in ((PAIR_FIELDS["title"], text.title), (PAIR_FIELDS["abstract"], text.abstract)):
+        doc.add_text(name, " ".join(pair_tokens(value or "")))
     if text.day is not None:
         doc.add_integer("day", text.day.toordinal())
     if text.published is not None:
@@ -244,6 +308,8 @@ class KeywordIndex:
         self._is_build_child = False
         self._reader = ""
         self._reported_at = -REPORT_EVERY
+        self._columns = None
+        """FilterColumns, built on the first filter that needs them, then kept current."""
         self._lock = threading.RLock()
 
     # -- files --------------------------------------------------------------------------
@@ -321,6 +387,7 @@ class KeywordIndex:
                 self._seq = store_seq
             self._index.reload()
             self._epoch, self._ready = epoch, self._seq >= store_seq
+            self._follow_columns()
             self._heartbeat()
 
     def _try_open(self) -> bool:
@@ -414,6 +481,31 @@ class KeywordIndex:
         finally:
             del writer
         return after
+
+    def _follow_columns(self) -> None:
+        """Bring the filter columns up to the feed position the index has applied; a feed
+        pruned past them, or another database behind the same URL, drops them (the next
+        filter builds them again from the index)."""
+        columns = self._columns
+        if columns is None:
+            return
+        if columns.epoch != self._epoch:
+            self._columns = None
+            return
+        try:
+            while columns.seq < self._seq and (changes := self.store.text_changes(after_seq=columns.seq, limit=BATCH)):
+                columns.apply(changes)
+        except ChangeFeedPruned:
+            self._columns = None
+
+    def _filter_columns(self):
+        from .filter_columns import FilterColumns
+
+        with self._lock:
+            if self._columns is None or self._columns.epoch != self._epoch:
+                self._columns = None
+                self._columns = self._run(lambda s: FilterColumns.from_index(s, self._index.schema, self._seq, self._epoch))
+            return self._columns
 
     # -- reporting the position to the store --------------------------------------------
     def _reader_name(self) -> str:
@@ -521,8 +613,7 @@ class KeywordIndex:
         query = None
         if parsed is not None and parsed.negative:
             # Exclusions alone match nothing in Tantivy: every paper, minus the excluded.
-            terms = [f'{_FIELDS[t.field] + ":" if t.field else ""}"{" ".join(t.words)}"' for t in parsed.negative]
-            exclude = self._index.parse_query(" ".join(terms), list(FIELD_BOOSTS))
+            exclude = self._index.parse_query(" ".join(_term_clause(t) for t in parsed.negative), list(FIELD_BOOSTS))
             query = tantivy.Query.boolean_query(
                 [(tantivy.Occur.Must, tantivy.Query.all_query()), (tantivy.Occur.MustNot, exclude)]
             )
@@ -560,6 +651,22 @@ class KeywordIndex:
             return [int(k) for k in searcher.fast_field_values("key", [a for _, a in hits])], len(hits) / total
 
         return self._run(plan)
+
+    def filter_mask(self, parsed: ParsedQuery | None, filters, categories=()):
+        """(which keys pass, as a bool array indexed by key; the papers in the index) when every
+        filter is a day range or a category and the query excludes nothing, else None (the
+        filter's postings answer: ``filter_plan``). Raises KeywordIndexUnavailable as
+        ``filter_plan`` does."""
+        from .filter_columns import COLUMN_FIELDS
+
+        self._check_ready()
+        try:
+            specs = filter_specs(filters, categories)
+        except Unfilterable as exc:
+            raise KeywordIndexUnavailable(str(exc)) from exc
+        if not specs or (parsed is not None and parsed.negative) or any(f not in COLUMN_FIELDS for f, _ in specs):
+            return None
+        return self._filter_columns().mask(specs), self._run(lambda s: s.num_docs)
 
     def count_passing(self, parsed: ParsedQuery | None, filters, categories=()) -> tuple[int, int]:
         """(papers that pass the filters and exclusions, papers in the index)."""

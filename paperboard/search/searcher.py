@@ -56,6 +56,9 @@ RRF_K = 60
 FILTER_EXACT_MAX = 5_000
 """A filter that leaves at most this many papers is searched exactly among their vectors (their
 keys from the keyword index, their fp16 codes read in place); a broader one by the graph."""
+FILTER_SCAN_MAX = 100_000
+"""A filter of days or categories that leaves at most this many papers is searched exactly by
+a scan of the vector storage restricted to them (``search_mask``); above it, the graph."""
 FILTER_FETCH_MAX = 800
 """The most candidates the graph proposes for a broad filter (expected to pass: this x the
 filter's share of the corpus); more costs more than the filter saves (bench/search_speed.py)."""
@@ -298,6 +301,9 @@ class Searcher:
             return None
         cats = parsed.categories
         try:
+            columns = keywords.filter_mask(parsed, filters, cats)
+            if columns is not None:
+                return _dense_masked(index, *columns, query_vector, k)
             keys, share = keywords.filter_plan(parsed, filters, cats, exact_max=FILTER_EXACT_MAX)
             if keys is not None:
                 if not keys:
@@ -593,6 +599,25 @@ class Searcher:
         except InvalidId:
             return None
         return self.store.get_paper(aid.id)
+
+
+def _dense_masked(index, mask, total: int, query_vector, k: int) -> list[tuple[int, float]]:
+    """The nearest (key, cosine) among the keys set in ``mask`` (a day or category filter, from
+    the filter columns): exact when the in-process index can scan them (up to FILTER_SCAN_MAX
+    papers) or they are few enough to list (FILTER_EXACT_MAX), else the graph's candidates,
+    as many more as the filter's share calls for, those that pass kept."""
+    import numpy as np
+
+    passing = int(np.count_nonzero(mask))
+    if not passing:
+        return []
+    if passing <= FILTER_SCAN_MAX and hasattr(index, "search_mask"):
+        return index.search_mask(query_vector, k, mask)
+    if passing <= FILTER_EXACT_MAX:
+        return index.search_among(query_vector, k, np.flatnonzero(mask).tolist())
+    fetch = min(FILTER_FETCH_MAX, max(k, int(k / max(passing / max(total, 1), 1e-9) * 1.2)))
+    found = index.search(query_vector, fetch)
+    return [(key, score) for key, score in found if key < len(mask) and mask[key]][:k]
 
 
 def _reordered(top: list[tuple], order: list[tuple[int, float, float]]) -> list[tuple]:

@@ -128,10 +128,36 @@ def test_a_filter_adds_nothing_to_the_ranking(store, index):
 
 
 def test_hybrid_and_dense_hits_all_pass(store, searcher, monkeypatch):
-    for exact_max in (5_000, 0):  # exact among the passing papers; the graph's, post-filtered
+    # A scan of the passing papers' vectors; exact among the listed passing papers; the graph's, post-filtered
+    for scan_max, exact_max in ((100_000, 5_000), (0, 5_000), (0, 0)):
+        monkeypatch.setattr(searcher_module, "FILTER_SCAN_MAX", scan_max)
         monkeypatch.setattr(searcher_module, "FILTER_EXACT_MAX", exact_max)
         for kind in ("day range", "category", "organization", "author", "combined"):
             _check_hits_pass(store, searcher, monkeypatch, kind)
+
+
+COLUMN_KINDS = {"day range", "one day", "from a day", "published", "published until", "category"}
+
+
+def test_the_filter_columns_pass_the_same_papers_as_the_database(store, index):
+    """Days and categories are answered from the in-memory columns, the same papers as the
+    database's filter; the other filters (and exclusions) are left to the index's postings."""
+    visible = len(_db_passing(store, None))
+    for kind, filters in FILTERS.items():
+        got = index.filter_mask(None, filters)
+        if kind not in COLUMN_KINDS:
+            assert got is None, kind
+            continue
+        mask, total = got
+        assert set(np.flatnonzero(mask).tolist()) == _db_passing(store, filters), kind
+        assert total == visible
+    parsed = parse_query("paper cat:cs.RO cat:cs.LG")
+    days = PaperQuery(start=date(2025, 6, 2), end=date(2025, 6, 6))
+    mask, _ = index.filter_mask(parsed, days, parsed.categories)
+    expected = {k for k, _ in index.search(parsed, limit=1000, filters=days, categories=parsed.categories)}
+    assert expected and set(np.flatnonzero(mask).tolist()) == expected
+    assert set(np.flatnonzero(index.filter_mask(None, PaperQuery(category="no.SUCH"))[0]).tolist()) == set()
+    assert index.filter_mask(parse_query("robot -vision"), FILTERS["category"]) is None
 
 
 def _check_hits_pass(store, searcher, monkeypatch, kind):
@@ -200,6 +226,7 @@ def test_the_index_follows_changes_of_the_filtered_fields(store, index):
     """An organization added later (hf-daily), a category or a day changed: the change feed
     carries them (migration 0020) and the index applies them."""
     index.refresh(force=True)
+    assert index.filter_mask(None, FILTERS["category"]) is not None  # the columns exist: they follow too
     paper = store.get_paper("2506.00010")
     store.upsert_papers([paper.model_copy(update={"organization": "Zeta Lab", "categories": [*paper.categories, "q-bio.BM"]})])
     index.refresh(force=True)
@@ -208,12 +235,19 @@ def test_the_index_follows_changes_of_the_filtered_fields(store, index):
     assert _db_passing(store, PaperQuery(organization="zeta lab")) == {key}
     for filters in (PaperQuery(category="q-bio.BM"), PaperQuery(start=date(2025, 6, 30))):
         assert set(index.passing_keys(None, filters, limit=10)) == _db_passing(store, filters)
+        assert set(np.flatnonzero(index.filter_mask(None, filters)[0]).tolist()) == _db_passing(store, filters)
     with store._db.writer() as conn:  # what no ingest does today, but the feed must carry
         sql = "UPDATE papers SET feed_day = '2025-06-30', categories = '[\"q-bio.BM\"]' WHERE rowid = " + str(key)
         conn.execute(sql if "sqlite" in store.url else sql.replace("'[\"q-bio.BM\"]'", "ARRAY['q-bio.BM']"))
     index.refresh(force=True)
     for filters in (PaperQuery(category="q-bio.BM"), PaperQuery(start=date(2025, 6, 30))):
         assert set(index.passing_keys(None, filters, limit=10)) == _db_passing(store, filters) == {key}
+        assert set(np.flatnonzero(index.filter_mask(None, filters)[0]).tolist()) == {key}
+    store.set_hidden("2506.00010", True)  # hidden: in no filter's papers
+    index.refresh(force=True)
+    for filters in (PaperQuery(category="q-bio.BM"), PaperQuery(start=date(2025, 6, 30)), PaperQuery(end=date(2025, 7, 1))):
+        assert key not in set(np.flatnonzero(index.filter_mask(None, filters)[0]).tolist())
+        assert set(np.flatnonzero(index.filter_mask(None, filters)[0]).tolist()) == _db_passing(store, filters)
 
 
 def test_an_index_of_the_old_schema_is_rebuilt_with_the_filter_fields(store, tmp_path, monkeypatch):
@@ -241,10 +275,37 @@ def test_an_index_of_the_old_schema_is_rebuilt_with_the_filter_fields(store, tmp
 
 def test_post_filtering_keeps_only_passing_candidates_in_graph_order(store, searcher, monkeypatch):
     monkeypatch.setattr(searcher_module, "FILTER_EXACT_MAX", 0)
-    filters = FILTERS["category"]
+    monkeypatch.setattr(searcher_module, "FILTER_SCAN_MAX", 0)
     query = searcher.embedder.encode_query("graph neural")
-    got = searcher._dense_filtered(searcher.index(), parse_query("graph neural"), filters, query, 10)
-    expected = _db_passing(store, filters)
-    assert got and {k for k, _ in got} <= expected
-    scores = np.asarray([s for _, s in got])
-    assert (np.diff(scores) <= 1e-6).all()
+    for kind in ("category", "author"):  # checked on the columns; on the index's postings
+        filters = FILTERS[kind]
+        got = searcher._dense_filtered(searcher.index(), parse_query("graph neural"), filters, query, 10)
+        expected = _db_passing(store, filters)
+        assert got and {k for k, _ in got} <= expected, kind
+        scores = np.asarray([s for _, s in got])
+        assert (np.diff(scores) <= 1e-6).all()
+
+
+@pytest.mark.sqlite_only  # the vectors of this check are the in-process index's
+def test_a_day_or_category_filter_scans_every_passing_vector(store, searcher, tmp_path):
+    """The scan of the passing papers (filter columns + the vector storage restricted to them)
+    finds the exact nearest, on the exact index of a small corpus and on the HNSW graph's
+    fp16 storage (a graph forced on this corpus)."""
+    from paperboard.search.index import VectorIndex
+
+    query = searcher.embedder.encode_query("graph neural robot")
+    graph = VectorIndex(store, searcher.index().model, tmp_path / "graph", exact_limit=10)
+    assert len(graph) and type(graph._impl).__name__ == "_Hnsw"
+    for kind in ("day range", "category", "published"):
+        filters = FILTERS[kind]
+        passing = sorted(_db_passing(store, filters))
+        vectors = searcher.index().vectors(passing)
+        exact = sorted(passing, key=lambda k: -float(vectors[k] @ query))[:5]
+        got = searcher._dense_filtered(searcher.index(), parse_query("graph neural robot"), filters, query, 5)
+        assert [k for k, _ in got] == exact, kind
+        mask = np.zeros(max(passing) + 1, dtype=bool)
+        mask[passing] = True
+        scanned = graph.search_mask(query, 5, mask)
+        assert [s for _, s in scanned] == pytest.approx([float(vectors[k] @ query) for k in exact], abs=2e-3), kind
+        assert {k for k, _ in scanned} <= set(passing)
+    assert graph.search_mask(query, 5, np.zeros(10, dtype=bool)) == []

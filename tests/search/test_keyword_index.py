@@ -67,6 +67,39 @@ def test_all_words_match_the_same_papers_as_fts5(store, tmp_path, text):
     assert got, "the query should match something in this corpus"
 
 
+PHRASE_PAPERS = {
+    "2508.00001": ("In this paper we study graphs", "We show that the method works, on the other hand."),
+    "2508.00002": ("Graphs in this work", "In this paper, in order to scale, we use neural networks."),
+    "2508.00003": ("Paper this in", "this in paper order to in: the words, never in order"),
+    "2508.00004": ("Neural network pruning", "A neural network is pruned; see the paper."),
+    "2508.00005": ("Long words", "in " + "x" * 45 + " this paper, in " + "y" * 45 + " order to"),
+    "2508.00006": ("State of the art", "state-of-the-art results in this paper's tables"),
+}
+PHRASES = ['"in this paper"', '"neural networks"', '"in order to"', 'ti:"in this"', 'abs:"this paper"',
+           '"state of the art"', '"on the other hand"', '"this in"', '"of the" graphs', 'graphs -"in this paper"',
+           '"in ' + "x" * 45 + ' this"', 'au:"author 3"', '"paper s tables"']  # fmt: skip
+
+
+def test_phrases_match_the_papers_with_the_words_in_order(store, tmp_path, monkeypatch):
+    """A phrase is answered from the word pairs' postings (schema 4): the same papers as the
+    words' positions, stemming, fields, exclusions and unindexed long words included."""
+    store.upsert_papers([Paper(id=pid, title=t, abstract=a, feed_day="2025-08-01") for pid, (t, a) in PHRASE_PAPERS.items()])
+    index = _index(store, tmp_path)
+    by_pairs = {text: _keys(index, text) for text in PHRASES}
+    with monkeypatch.context() as m:
+        m.setattr(ki, "pair_tokens", lambda text: [])  # every phrase through the words' positions
+        by_words = {text: _keys(index, text) for text in PHRASES}
+    assert by_pairs == by_words
+    keys = store.paper_keys(list(PHRASE_PAPERS))
+    assert by_pairs['"in this paper"'] == {keys["2508.00001"], keys["2508.00002"], keys["2508.00006"]}
+    assert by_pairs['"in order to"'] == {keys["2508.00002"]}  # not across the unindexed long word
+    assert by_pairs['"neural networks"'] == {keys["2508.00002"], keys["2508.00004"]}  # stems
+    assert by_pairs['ti:"in this"'] == {keys["2508.00001"], keys["2508.00002"]}
+    assert by_pairs['"on the other hand"'] == {keys["2508.00001"]}
+    assert keys["2508.00001"] not in by_pairs['graphs -"in this paper"'] and keys["2508.00002"] not in by_pairs['graphs -"in this paper"']
+    assert "pairs" in ki.query_string(parse_query('"in this paper"'), "all")  # the pairs do answer
+
+
 def test_title_words_rank_first(store, tmp_path):
     store.upsert_papers([Paper(id="2507.00001", title="Quantum tomography", abstract="x", feed_day="2025-07-01"),
                          Paper(id="2507.00002", title="Other", abstract="quantum tomography here", feed_day="2025-07-01")])  # fmt: skip
