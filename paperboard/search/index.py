@@ -217,7 +217,12 @@ class _Hnsw:
         bits = np.packbits(chosen, bitorder="little")
         params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(total, faiss.swig_ptr(bits)))
         k = min(k, len(slots))
-        scores, found = self.index.storage.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # one query is one thread's work: another would only spin, waiting
+        try:
+            scores, found = self.index.storage.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
         found, scores = found[0], scores[0]
         keep = found >= 0
         return self.labels[found[keep]], scores[keep].astype(np.float32)

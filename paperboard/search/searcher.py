@@ -56,9 +56,16 @@ RRF_K = 60
 FILTER_EXACT_MAX = 5_000
 """A filter that leaves at most this many papers is searched exactly among their vectors (their
 keys from the keyword index, their fp16 codes read in place); a broader one by the graph."""
-FILTER_SCAN_MAX = 100_000
+FILTER_SCAN_MAX = 50_000
 """A filter of days or categories that leaves at most this many papers is searched exactly by
-a scan of the vector storage restricted to them (``search_mask``); above it, the graph."""
+a scan of the vector storage restricted to them (``search_mask``): at 1M papers ~5-7 ms for a
+week's 16-20k papers, ~0.17 us a passing paper beyond (a 400-500k category: 87 ms); above it,
+the graph (bench/search_speed.py)."""
+FILTER_MASK_FETCH = (3.0, 1_600)
+"""(x the candidates expected to pass, at most) the graph proposes for a broad day or category
+filter, checked on the filter columns for free. Measured at 1M papers on 30 queries with a
+150-500k category: 1.2x/800 recall@10 0.71 (dense 3 ms), 3x/1,600 0.78 (6 ms), 3x/3,000 0.82
+(up to 32 ms); the graph's own unfiltered recall@10 there is 0.80."""
 FILTER_FETCH_MAX = 800
 """The most candidates the graph proposes for a broad filter (expected to pass: this x the
 filter's share of the corpus); more costs more than the filter saves (bench/search_speed.py)."""
@@ -615,7 +622,8 @@ def _dense_masked(index, mask, total: int, query_vector, k: int) -> list[tuple[i
         return index.search_mask(query_vector, k, mask)
     if passing <= FILTER_EXACT_MAX:
         return index.search_among(query_vector, k, np.flatnonzero(mask).tolist())
-    fetch = min(FILTER_FETCH_MAX, max(k, int(k / max(passing / max(total, 1), 1e-9) * 1.2)))
+    more, most = FILTER_MASK_FETCH
+    fetch = min(most, max(k, int(k / max(passing / max(total, 1), 1e-9) * more)))
     found = index.search(query_vector, fetch)
     return [(key, score) for key, score in found if key < len(mask) and mask[key]][:k]
 
