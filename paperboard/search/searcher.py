@@ -66,6 +66,9 @@ FILTER_MASK_FETCH = (3.0, 1_600)
 filter, checked on the filter columns for free. Measured at 1M papers on 30 queries with a
 150-500k category: 1.2x/800 recall@10 0.71 (dense 3 ms), 3x/1,600 0.78 (6 ms), 3x/3,000 0.82
 (up to 32 ms); the graph's own unfiltered recall@10 there is 0.80."""
+EXCLUDED_WANT_MAX = 6_400
+"""With exclusions (``-word``) and a day or category filter, the dense stage takes the nearest
+passing papers 2k, 8k... at a time until k of them are free of the excluded words (this many at most)."""
 FILTER_FETCH_MAX = 800
 """The most candidates the graph proposes for a broad filter (expected to pass: this x the
 filter's share of the corpus); more costs more than the filter saves (bench/search_speed.py)."""
@@ -308,9 +311,21 @@ class Searcher:
             return None
         cats = parsed.categories
         try:
-            columns = keywords.filter_mask(parsed, filters, cats)
+            columns = keywords.filter_mask(None, filters, cats)  # days and categories; exclusions below
             if columns is not None:
-                return _dense_masked(index, *columns, query_vector, k)
+                if not parsed.negative:
+                    return _dense_masked(index, *columns, query_vector, k)
+                # The nearest passing papers, then those without an excluded word (the index's
+                # postings, for these few keys), more of them while too many were excluded.
+                want = 2 * k
+                while True:
+                    found = _dense_masked(index, *columns, query_vector, want)
+                    among = [key for key, _ in found]
+                    kept = set(keywords.passing_keys(parsed, filters, cats, among=among, limit=len(among)))
+                    out = [(key, score) for key, score in found if key in kept]
+                    if len(out) >= k or len(found) < want or want >= EXCLUDED_WANT_MAX:
+                        return out[:k]
+                    want *= 4
             keys, share = keywords.filter_plan(parsed, filters, cats, exact_max=FILTER_EXACT_MAX)
             if keys is not None:
                 if not keys:

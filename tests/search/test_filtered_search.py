@@ -187,6 +187,22 @@ def test_dense_stage_with_a_selective_filter_is_exact(store, searcher):
     assert [s for _, s in got] == pytest.approx([float(vectors[k] @ query) for k in exact], abs=2e-3)
 
 
+def test_exclusions_with_a_day_filter_in_the_dense_stage(store, searcher, monkeypatch):
+    """The columns' papers, then the excluded words checked on the index: the same papers as
+    an exact search among those the index says pass, in both the scan and the graph's path."""
+    parsed, filters = parse_query("graph neural -robot"), FILTERS["day range"]
+    query = searcher.embedder.encode_query(parsed.free_text)
+    index = searcher_module.shared_keyword_index(store, searcher.index_dir)
+    passing = index.passing_keys(parsed, filters, limit=10_000)
+    assert passing and set(passing) < _db_passing(store, filters)  # the exclusion drops some
+    exact = [k for k, _ in searcher.index().search_among(query, 5, passing)]
+    assert [k for k, _ in searcher._dense_filtered(searcher.index(), parsed, filters, query, 5)] == exact
+    monkeypatch.setattr(searcher_module, "FILTER_SCAN_MAX", 0)
+    monkeypatch.setattr(searcher_module, "FILTER_EXACT_MAX", 0)
+    got = searcher._dense_filtered(searcher.index(), parsed, filters, query, 5)
+    assert got and {k for k, _ in got} <= set(passing)
+
+
 def test_exclusions_and_categories_constrain_the_dense_stage(store, searcher):
     hits = searcher.search("graph neural -robot cat:cs.RO", mode="dense", limit=50).hits
     assert hits
