@@ -146,13 +146,32 @@ def _analyzers():
 
 @functools.cache
 def _pair_analyzers():
-    """(Tantivy's ``simple`` tokenizer alone, the ``en_stem`` pipeline without its long-token
-    filter): the same tokens at the same positions, the first to tell which are too long."""
+    """(Tantivy's ``simple`` tokenizer alone, then lower-cased: the ``en_stem`` pipeline's
+    tokens before stemming and without its long-token filter, at the same positions; the
+    stemmer for one token)."""
     import tantivy
 
-    stem = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-    stem = stem.filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.stemmer("english"))
-    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).build(), stem.build()
+    def analyzer(*filters):
+        builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        for f in filters:
+            builder = builder.filter(f)
+        return builder.build()
+
+    return analyzer(), analyzer(tantivy.Filter.lowercase()), analyzer(tantivy.Filter.stemmer("english"))
+
+
+_STEMS: dict[str, str] = {}
+"""Token -> stem: a corpus has a few hundred thousand distinct tokens, and a dictionary look-up
+is cheaper than the stemmer (pairs of a 75k-paper sample: 95 us a paper, 148 stemming each
+token); emptied past STEMS_KEPT."""
+STEMS_KEPT = 500_000
+
+
+def _stem(token: str) -> str:
+    if len(_STEMS) >= STEMS_KEPT:
+        _STEMS.clear()
+    stem = _STEMS[token] = (_pair_analyzers()[2].analyze(token) or [token])[0]
+    return stem
 
 
 def pair_tokens(text: str) -> list[str]:
@@ -160,19 +179,22 @@ def pair_tokens(text: str) -> list[str]:
     joined to the next by ``_`` (tokens are alphanumeric, so a pair is unambiguous), ``_`` alone
     where either token is too long to be indexed (positions stay aligned, and no pair bridges
     the gap, as no phrase does in the text field)."""
-    raw, stem = _pair_analyzers()
-    tokens = stem.analyze(text)
+    raw, lower, _ = _pair_analyzers()
+    tokens = lower.analyze(text)
     if len(tokens) < 2:
         return []
-    pairs = list(map("_".join, itertools.pairwise(tokens)))
-    # A stem is at most ~10 characters shorter than its word: an ASCII text whose stems are all
-    # under 20 characters has no word of 40 bytes (the check costs a second tokenization).
-    if not text.isascii() or max(map(len, tokens)) >= LONG_TOKEN // 2:
-        for i, tok in enumerate(raw.analyze(text)):
-            if len(tok.encode()) >= LONG_TOKEN:
-                for j in (i - 1, i):
-                    if 0 <= j < len(pairs):
-                        pairs[j] = "_"
+    long: list[int] = []
+    if max(map(len, tokens)) * 4 >= LONG_TOKEN:  # 4 bytes a character at most
+        if text.isascii():
+            long = [i for i, tok in enumerate(tokens) if len(tok) >= LONG_TOKEN]
+        else:  # lower-casing may change a token's length in bytes: the tokens as written
+            long = [i for i, tok in enumerate(raw.analyze(text)) if len(tok.encode()) >= LONG_TOKEN]
+    get = _STEMS.get
+    pairs = list(map("_".join, itertools.pairwise([get(tok) or _stem(tok) for tok in tokens])))
+    for i in long:
+        for j in (i - 1, i):
+            if 0 <= j < len(pairs):
+                pairs[j] = "_"
     return pairs
 
 
