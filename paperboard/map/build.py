@@ -48,15 +48,17 @@ class _Paper:
     id: str
 
 
-def _read_papers(store: Store, keys: list[int]) -> dict[int, _Paper]:
-    """Visible papers by key (hidden ones stay off the map), in batches."""
+def _read_papers(store: Store, keys: list[int], *, text: bool = True) -> dict[int, _Paper]:
+    """Visible papers by key (hidden ones stay off the map), in batches; without ``text``,
+    titles and abstracts are not kept (a million abstracts are 1.5 GB of strings)."""
     out: dict[int, _Paper] = {}
     for i in range(0, len(keys), META_BATCH):
         for key, p in store.papers_by_keys(keys[i : i + META_BATCH]).items():
             category = p.primary_category or (p.categories[0] if p.categories else "")
             out[int(key)] = _Paper(
-                p.title, p.abstract or "", category, day_number(p.feed_day), p.id
-            )
+                p.title if text else "", (p.abstract or "") if text else "", category,
+                day_number(p.feed_day), p.id,
+            )  # fmt: skip
     return out
 
 
@@ -97,7 +99,7 @@ def build_map(
     _, epoch = store.vector_head(model)
     t = time.perf_counter()
     keys, vectors, max_seq = _read_vectors(store, model)
-    papers = _read_papers(store, keys.tolist())
+    papers = _read_papers(store, keys.tolist(), text=len(keys) <= projected_max)
     on_map = np.asarray([int(k) in papers for k in keys.tolist()], dtype=bool)
     keys, vectors = keys[on_map], vectors[on_map] if len(vectors) else vectors
     # A random row order: any prefix of the file is a uniform sample of the map.
@@ -112,6 +114,10 @@ def build_map(
     xy = project(head, method, seed=seed) if laid else np.zeros((0, 2), dtype=np.float32)
     say(f"projected {laid:,} papers ({method}) in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
+    if laid < len(keys):  # only the sample's words name the regions: read those texts now
+        papers = _read_papers(store, keys[:laid].tolist())
+        rows[:laid] = [papers.get(int(k), row) for k, row in zip(keys[:laid].tolist(), rows, strict=False)]
+    del papers
     texts = [f"{p.title}. {p.title}. {p.abstract}" for p in rows[:laid]]  # the title counts twice
     clusters, labels = labelling.label_levels(xy, texts, seed=seed)
     del texts
