@@ -6,8 +6,10 @@ word's whole posting list and scores every match, and so does PostgreSQL's ``ts_
 is a search engine built for top-k: block-max WAND skips the postings that cannot reach the
 top, so the same query takes about a millisecond. It is used for the keyword stage once a
 corpus is large enough for the database to be slow; the database stays the engine of record
-(it is transactional with the papers) and serves every query the index cannot: filters and
-categories, and whenever the index is behind.
+(it is transactional with the papers) and serves every query the index cannot: hidden papers
+asked for, and whenever the index is behind. The index holds the filter fields (days,
+categories, organization, authors, submitter: ``filter_specs``), the word pairs that answer
+phrases (``pair_tokens``), and feeds the in-memory filter columns (filter_columns.py).
 
 The index lives next to the vector index (``<data>/index/keywords``) and follows the store's
 change feed (``paper_changes``: SQLite migration 0007, PostgreSQL migration 0008, which reads
