@@ -97,6 +97,12 @@ class Database:
             return self._pool
 
     def _open_pool(self) -> ConnectionPool[Conn]:
+        # One direct attempt first: a refused or misnamed server fails at once with its own
+        # reason, where the pool would retry quietly until its timeout (15 s) and hide it.
+        try:
+            psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {redact(self.url)}: {str(exc).strip()}") from None
         pool: ConnectionPool[Conn] = ConnectionPool(
             self.url,
             min_size=1,
