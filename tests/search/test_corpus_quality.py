@@ -18,6 +18,10 @@ from paperboard.search.searcher import Searcher
 from paperboard.sources import arxiv_daily, demo
 from paperboard.store import open_store
 
+pytestmark = pytest.mark.timeout(900)
+"""The first test carries the corpus fixture: 75k papers ingested and embedded, about 3 minutes
+alone and more beside make test's other processes (pytest's 300 s default cut it)."""
+
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
