@@ -8,9 +8,9 @@ TEST_STAMP := $(VENV)/.test-installed-$(shell cat pyproject.toml constraints.txt
 PIP_FLAGS := --quiet --disable-pip-version-check
 # Test processes: a whole module stays on one process (module fixtures such as the 75k corpus
 # are built once), taken in the order tests/conftest.py gives (longest first; xdist's default
-# reorder by test count sent the 3-test, 7-minute 75k-corpus module out last). Three on two
-# cores: two used 1.6 cores on average (servers, subprocesses and sleeps leave gaps).
-PYTEST_WORKERS ?= -n 3 --dist loadfile --no-loadscope-reorder
+# reorder by test count sent the 3-test, 7-minute 75k-corpus module out last). Three processes
+# were tried: pytest 14:23 against 14:16, the 75k module being the critical path either way.
+PYTEST_WORKERS ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: install run test test-deps bench lint clean
 
