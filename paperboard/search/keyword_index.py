@@ -186,13 +186,17 @@ def pair_tokens(text: str) -> list[str]:
     if len(tokens) < 2:
         return []
     long: list[int] = []
-    if max(map(len, tokens)) * 4 >= LONG_TOKEN:  # 4 bytes a character at most
-        if text.isascii():
+    longest = max(map(len, tokens))
+    if text.isascii():  # a character is a byte, before and after lower-casing
+        if longest >= LONG_TOKEN:
             long = [i for i, tok in enumerate(tokens) if len(tok) >= LONG_TOKEN]
-        else:  # lower-casing may change a token's length in bytes: the tokens as written
-            long = [i for i, tok in enumerate(raw.analyze(text)) if len(tok.encode()) >= LONG_TOKEN]
-    get = _STEMS.get
-    pairs = list(map("_".join, itertools.pairwise([get(tok) or _stem(tok) for tok in tokens])))
+    elif longest * 4 >= LONG_TOKEN:  # lower-casing may change a token's length in bytes
+        long = [i for i, tok in enumerate(raw.analyze(text)) if len(tok.encode()) >= LONG_TOKEN]
+    # Look-ups in C (map over dict.get); the stemmer only for tokens not seen before.
+    stems = list(map(_STEMS.get, tokens))
+    if None in stems:
+        stems = [stem or _stem(tok) for stem, tok in zip(stems, tokens, strict=True)]
+    pairs = list(map("_".join, itertools.pairwise(stems)))
     for i in long:
         for j in (i - 1, i):
             if 0 <= j < len(pairs):
