@@ -8,9 +8,10 @@ TEST_STAMP := $(VENV)/.test-installed-$(shell cat pyproject.toml constraints.txt
 PIP_FLAGS := --quiet --disable-pip-version-check
 # Test processes: a whole module stays on one process (module fixtures such as the 75k corpus
 # are built once), taken in the order tests/conftest.py gives (longest first; xdist's default
-# reorder by test count sent the 3-test, 7-minute 75k-corpus module out last). Three processes
-# were tried: pytest 14:23 against 14:16, the 75k module being the critical path either way.
-PYTEST_WORKERS ?= -n 2 --dist loadfile --no-loadscope-reorder
+# reorder by test count sent the 3-test 75k-corpus module out last). Three processes on two
+# cores, because many tests wait on servers and subprocesses: pytest 10:40 against two's 11:23
+# (the 75k module, ~5 minutes alone, is the critical path with three).
+PYTEST_WORKERS ?= -n 3 --dist loadfile --no-loadscope-reorder
 
 .PHONY: install run test test-deps bench lint clean
 

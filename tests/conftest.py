@@ -32,7 +32,7 @@ _own_cluster: str | None = None
 
 
 def _own_cluster_per_test_process() -> None:
-    """Under ``make test``'s two test processes, the second gets a throwaway cluster of its own.
+    """Under ``make test``'s test processes, each but the first gets a throwaway cluster of its own.
 
     Why: PostgreSQL's change feed only hands out changes below the oldest transaction still
     running anywhere in the cluster (store/postgres/changes.py), so one process's long
@@ -78,7 +78,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 FIRST = (
-    "tests/search/test_corpus_quality.py",  # the 75k corpus: about 7 minutes alone
+    "tests/search/test_corpus_quality.py",  # the 75k corpus: about 5 minutes alone
     "tests/postgres/test_reliability.py",
     "tests/postgres/test_concurrent_votes.py",
     "tests/spine/test_crash_safety.py",
