@@ -252,6 +252,9 @@ def _labels_path(path: Path) -> Path:
 class VectorIndex:
     """One model's vectors; thread-safe; call ``search`` freely, it refreshes itself."""
 
+    in_process = True
+    """The vectors are in this process's memory: a filter's bitmap of them can be scanned."""
+
     def __init__(
         self, store: VectorStore, model: str, index_dir: Path | None, *, exact_limit: int | None = None
     ) -> None:

@@ -136,6 +136,9 @@ class DatabaseIndex:
     """The vector index of a database that has its own (PostgreSQL + pgvector HNSW): both
     search stages then run inside the database, and every worker shares one index."""
 
+    in_process = False
+    """The vectors are not in this process: no scan of a bitmap of them (``_dense_masked``)."""
+
     def __init__(self, store: Store, model: str) -> None:
         self.store, self.model = store, model
 
@@ -633,7 +636,7 @@ def _dense_masked(index, mask, total: int, query_vector, k: int) -> list[tuple[i
     passing = int(np.count_nonzero(mask))
     if not passing:
         return []
-    if passing <= FILTER_SCAN_MAX and hasattr(index, "search_mask"):
+    if passing <= FILTER_SCAN_MAX and index.in_process:
         return index.search_mask(query_vector, k, mask)
     if passing <= FILTER_EXACT_MAX:
         return index.search_among(query_vector, k, np.flatnonzero(mask).tolist())

@@ -7,6 +7,7 @@ in the top 3 for at least 95% of them.
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
@@ -14,6 +15,7 @@ from paperboard.ingest import ingest
 from paperboard.search import searcher as searcher_module
 from paperboard.search.embedder import load_embedder
 from paperboard.search.embedding import embed_missing
+from paperboard.search.keyword_index import shared_keyword_index
 from paperboard.search.searcher import Searcher
 from paperboard.sources import arxiv_daily, demo
 from paperboard.store import open_store
@@ -34,7 +36,14 @@ def corpus(tmp_path_factory):
     store = open_store(f"sqlite:///{path}")
     ingest(store, arxiv_daily.read(folder), batch_size=5000)
     ingest(store, demo.read())
+    # The keyword index is built beside the static vectors (it needs only the texts), as a
+    # serving process builds it while the worker embeds: this module is make test's longest.
+    keywords = shared_keyword_index(store, path.parent / "index")
+    building = threading.Thread(target=keywords.refresh, kwargs={"force": True})
+    building.start()
     embed_missing(store, load_embedder(), batch_size=2048)
+    building.join()
+    keywords._check_ready()  # built, or raises why not
     searcher_module._indexes.clear()
     yield store, Searcher(store, index_dir=path.parent / "index")
     store.close()
