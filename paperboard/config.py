@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     """Re-rank the top 50 of each search with MiniLM wherever `paperboard embed --model
     minilm-l6-int8` has given them its vectors (else plain hybrid): the best measured ranking
     on the judged search queries (bench/search_quality.py), for ~2 ms of query embedding."""
+    warm_indexes: bool = True
+    """A server process loads the search indexes in the background as it starts (at 1M papers
+    ~10 s that the first search would otherwise wait), not at the first search."""
     ingest_batch_size: int = 1000
 
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"

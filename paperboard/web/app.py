@@ -51,9 +51,12 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def create_app(settings: Settings, store: Store | None = None, *, freeze_gc: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings, store: Store | None = None, *, freeze_gc: bool = False, warm_indexes: bool = False
+) -> FastAPI:
     """``freeze_gc``: exempt startup objects from garbage collection once started (the
-    server's processes, see gc_tuning; not a test process that makes many apps)."""
+    server's processes, see gc_tuning; not a test process that makes many apps).
+    ``warm_indexes``: load the search indexes in the background at start (search/warm.py)."""
     owns_store = store is None
     if store is None:
         settings.ensure_data_dir()
@@ -70,6 +73,10 @@ def create_app(settings: Settings, store: Store | None = None, *, freeze_gc: boo
         if freeze_gc:  # a server process (app_from_env): its memory tuned for the long run
             freeze_startup_objects()
             limit_malloc_arenas()
+        if warm_indexes and settings.warm_indexes:
+            from ..search.warm import start_warming
+
+            start_warming(app.state.searcher)
         yield
         if owns_store:
             store.close()
@@ -183,4 +190,4 @@ def _error_response(request: Request, status: int, message: str) -> Response:
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory paperboard.web.app:app_from_env``: settings from PAPERBOARD_*."""
     configure_logging()
-    return create_app(Settings(), freeze_gc=True)
+    return create_app(Settings(), freeze_gc=True, warm_indexes=True)

@@ -262,3 +262,33 @@ def test_metrics_from_either_of_two_workers_count_the_requests_of_both_even_unde
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.sqlite_only  # pgvector's index lives in the database: nothing to load
+def test_a_server_process_loads_its_vector_index_at_start_not_at_the_first_search(settings, loaded_store):
+    from paperboard.search import searcher as searcher_module
+    from paperboard.search.embedder import load_embedder
+    from paperboard.search.embedding import embed_missing
+
+    embed_missing(loaded_store, load_embedder())
+
+    def vector_index(c: TestClient):
+        return c.get("/readyz").json()["checks"]["vector_index"]
+
+    for app in (create_app(settings, loaded_store),  # a test's app, or warming turned off: lazy
+                create_app(settings.model_copy(update={"warm_indexes": False}), loaded_store, warm_indexes=True)):
+        searcher_module._indexes.clear()
+        with TestClient(app) as c:
+            time.sleep(0.5)
+            assert vector_index(c) == "loads at the first search"
+    searcher_module._indexes.clear()
+    with TestClient(create_app(settings, loaded_store, warm_indexes=True)) as c:  # a server's
+        deadline = time.monotonic() + 60
+        while vector_index(c) == "loads at the first search" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        model = load_embedder().name
+        assert vector_index(c) == {model: "loaded"}
+        deadline = time.monotonic() + 60  # registered, then filled from the store
+        while len(searcher_module._indexes[(loaded_store.url, model)]._impl or ()) < 70 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(searcher_module._indexes[(loaded_store.url, model)]) == loaded_store.vector_stats(model)[0] > 70
