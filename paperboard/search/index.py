@@ -269,6 +269,8 @@ class VectorIndex:
         self._checked_at = 0.0
         self._is_build_child = False
         self._lock = threading.RLock()
+        self.loaded = False
+        """True once a refresh has read every vector there was (``/readyz``: loaded, not loading)."""
 
     # -- files --------------------------------------------------------------------------
     @property
@@ -343,6 +345,7 @@ class VectorIndex:
                         if build_in_child(_build_child, args, "vector index"):
                             self._load(count, *self.store.vector_stats(self.model)[1:])
             self._catch_up(count)
+            self.loaded = True
 
     def _should_build_in_child(self, count: int) -> bool:
         return count >= BUILD_IN_CHILD_ABOVE and self._meta_path is not None and not self._is_build_child
