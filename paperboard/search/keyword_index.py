@@ -526,6 +526,12 @@ class KeywordIndex:
         except ChangeFeedPruned:
             self._columns = None
 
+    def load(self) -> None:
+        """Open (or catch up) the index and read its filter columns now, not at the first
+        search that needs them (search/warm.py). Raises KeywordIndexUnavailable as a search does."""
+        self._check_ready()
+        self._filter_columns()
+
     def _filter_columns(self):
         from .filter_columns import FilterColumns
 

@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date
 
 log = logging.getLogger(__name__)
 
 
 def warm_indexes(searcher) -> None:
     """Load the model, the vector index, the keyword index and its filter columns."""
-    from ..store import PaperQuery
     from .keyword_index import KeywordIndexUnavailable, shared_keyword_index
 
     try:
         index = searcher.index()  # the model first, then its index
         if index is not None:
-            index.refresh(force=True)
+            index.refresh()
         keywords = shared_keyword_index(searcher.store, searcher.index_dir)
         if keywords is not None:
             try:
-                today = date.today()
-                keywords.filter_mask(None, PaperQuery(start=today, end=today))  # builds the columns
+                keywords.load()
             except KeywordIndexUnavailable as exc:  # small corpus, or another process builds it
                 log.info("keyword index not loaded at start: %s", exc)
     except Exception:  # never fatal: the first search loads what is missing, as before

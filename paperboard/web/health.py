@@ -92,8 +92,7 @@ def _vector_index(store: Any) -> str | dict[str, str]:
         return "in the database (pgvector)"
     from .metrics import _loaded_vector_indexes
 
-    loaded = {model: "loaded" if getattr(index, "loaded", True) else "loading"
-              for model, index in _loaded_vector_indexes(store)}  # fmt: skip
+    loaded = {model: "loaded" if index.loaded else "loading" for model, index in _loaded_vector_indexes(store)}
     return loaded or "loads at the first search"
 
 
