@@ -191,3 +191,52 @@ def test_progress_bar_does_not_change_results() -> None:
     )
     with pytest.raises(ValueError):
         model.encode(texts, batch_size=0)
+
+
+AWKWARD = [
+    "Plain ASCII: graph neural networks, 3D point-clouds & LLMs (GPT-4o) at 99.5% [1].",
+    "snake_case_words and CamelCase, e-mail@host.org, URLs https://x.y/z?q=1#f, ~tilde `code` {x}|y\\z",
+    "Accents: Schrödinger, naïve Bayes, Erdős–Rényi graphs — “quoted” text…",
+    "CJK 图神经网络 mixed with ASCII and emoji 🙂 and Ω ≤ ∞",
+    "Control\x0bcharacters\x0cand\x07bell\x00nul and tabs\tnewlines\ncarriage\rreturns",
+    "A word longer than a hundred characters: " + "x" * 150 + " then more words",
+    " ".join(f"word{i} deep-learning" for i in range(900)),  # past 512 tokens and past the character cut
+    "!!! ??? ... ---",
+    "x",
+]
+
+
+def _static_model():
+    model = load_embedder("minilm-static-256")
+    return model, model._model
+
+
+def test_the_static_models_ids_are_the_tokenizers_exactly() -> None:
+    """The word-cached tokens (search/static_tokens.py) against model2vec's own tokenize, after
+    its character cut, on text made to differ: punctuation, accents, CJK, control characters,
+    a word over WordPiece's limit, text past 512 tokens; then the vectors against model2vec's."""
+    model, m2v = _static_model()
+    assert m2v.max_length == 512
+    cut = [t[: m2v.max_length * m2v.median_token_length] for t in AWKWARD]
+    ids = model._tokens.ids(AWKWARD)
+    assert ids == m2v.tokenize(cut)
+    assert ids == model._tokens.ids(AWKWARD)  # from the cache now
+    assert len(ids[6]) == 512
+    mine = model.encode(AWKWARD)
+    theirs = m2v.encode(AWKWARD, max_length=512, use_multiprocessing=False).astype(np.float32)
+    theirs = theirs / np.linalg.norm(theirs, axis=1, keepdims=True)
+    assert np.min(np.sum(mine * theirs, axis=1)) > 0.99999
+
+
+def test_the_static_models_ids_are_the_tokenizers_on_real_abstracts(shared_dir) -> None:
+    import gzip
+    import json
+
+    texts = []
+    for path in sorted((shared_dir / "data" / "arxiv-daily").glob("*.jsonl.gz"))[:3]:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            texts += [paper_text(r.get("title"), r.get("summary")) for r in map(json.loads, fh)]
+    model, m2v = _static_model()
+    assert len(texts) > 500
+    cut = [t[: m2v.max_length * m2v.median_token_length] for t in texts]
+    assert model._tokens.ids(texts) == m2v.tokenize(cut)

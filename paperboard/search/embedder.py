@@ -158,13 +158,17 @@ class StaticEmbedder(_EmbedderBase):
             _require(path / f, name)
         from model2vec import StaticModel
 
+        from .static_tokens import StaticTokens
+
         self.name = name
         # A local directory: model2vec reads it without contacting the hub.
         self._model = StaticModel.from_pretrained(path, normalize=True)
         self.dim = int(self._model.dim)
+        self._tokens = StaticTokens(self._model)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        return self._model.encode(texts, max_length=512, use_multiprocessing=False)
+        # model2vec's own encode gives the same vectors (static_tokens.py) at ~2.4x the time.
+        return self._tokens.mean_vectors(texts)
 
 
 class OnnxEmbedder(_EmbedderBase):
