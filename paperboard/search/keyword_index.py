@@ -67,6 +67,11 @@ PAIR_FIELDS = {"title": "title_pairs", "abstract": "abstract_pairs"}
 one pair per position, so a phrase of n words is a phrase of n-1 pairs there."""
 LONG_TOKEN = 40
 """Tantivy's ``remove_long`` limit (bytes): longer tokens are not indexed (their position stays empty)."""
+MASK_FETCH_FACTOR = 2
+MASK_FETCH_MAX = 2_000
+"""A broad day or category filter is applied to the unfiltered ranking (``_search_masked``)
+when twice the papers asked for, scaled by the share the filter passes, is at most this many:
+a filter passing under ~5% of the corpus is left to the filtered query, which is fast for it."""
 REFRESH_SECONDS = 1.0
 BUILD_IN_CHILD_ABOVE = 100_000
 """A rebuild of a corpus this large runs in a child process: the writer's heap and the texts
@@ -631,6 +636,9 @@ class KeywordIndex:
             query = self._index.parse_query(query_string(parsed, match), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
         except ValueError as exc:
             raise KeywordIndexUnavailable(f"cannot express this query: {exc}") from exc
+        masked = self._search_masked(query, limit, filters, categories)
+        if masked is not None:
+            return masked
         query = self._constrained(query, filters, categories)
 
         def run(searcher):
@@ -639,6 +647,50 @@ class KeywordIndex:
 
         hits, keys = self._run(run)
         return [(int(key), float(score)) for key, (score, _) in zip(keys, hits, strict=True)]
+
+    def _search_masked(self, query, limit: int, filters, categories) -> list[tuple[int, float]] | None:
+        """The filtered top ``limit`` read off the unfiltered ranking, or None when it cannot be.
+
+        Why: a filter joined to the query as a required clause stops the top-k pruning of
+        an any-word query (every match of a broad category must be scored), and each
+        filtered query ran twice (every word, then any). When a day or category filter lets
+        through a large share of the corpus, its first ``limit`` papers are near the top of
+        the unfiltered ranking: read the top ``limit / share * MASK_FETCH_FACTOR`` there and
+        keep those the filter columns pass. The filters add nothing to the scores, so this is
+        the filtered ranking exactly whenever it is complete: every match was read, or
+        ``limit`` passed with a score above the last one read (a tie at that boundary could
+        hide an equal paper further down: the filtered query answers then)."""
+        from .filter_columns import COLUMN_FIELDS
+
+        try:
+            specs = filter_specs(filters, categories)
+        except Unfilterable:
+            return None
+        if not specs or any(field not in COLUMN_FIELDS for field, _ in specs):
+            return None
+        mask = self._filter_columns().mask(specs)
+        passing = int(mask.sum())
+        if not passing:
+            return None  # the filtered query says "nothing" at once
+
+        def run(searcher):
+            fetch = -(-limit * searcher.num_docs * MASK_FETCH_FACTOR // passing)
+            if fetch > MASK_FETCH_MAX:
+                return None
+            hits = searcher.search(query, fetch, count=False).hits
+            keys = searcher.fast_field_values("key", [address for _, address in hits])
+            return fetch, hits, keys
+
+        read = self._run(run)
+        if read is None:
+            return None
+        fetch, hits, keys = read
+        kept = [(int(key), float(score)) for key, (score, _) in zip(keys, hits, strict=True) if key < len(mask) and mask[key]]
+        if len(hits) < fetch:
+            return kept[:limit]  # every match was read
+        if len(kept) >= limit and kept[limit - 1][1] > float(hits[-1][0]):
+            return kept[:limit]
+        return None
 
     def _filter_query(self, parsed: ParsedQuery | None, filters, categories):
         """Papers that pass the filters and contain none of the query's excluded words."""

@@ -325,3 +325,44 @@ def test_a_day_or_category_filter_scans_every_passing_vector(store, searcher, tm
         assert [s for _, s in scanned] == pytest.approx([float(vectors[k] @ query) for k in exact], abs=2e-3), kind
         assert {k for k, _ in scanned} <= set(passing)
     assert graph.search_mask(query, 5, np.zeros(10, dtype=bool)) == []
+
+
+BROAD = {
+    "category": PaperQuery(category="cs.LG"),
+    "days": PaperQuery(start=date(2025, 6, 2), end=date(2025, 6, 8)),
+    "category and days": PaperQuery(start=date(2025, 6, 3), category="cs.CL"),
+    "published": PaperQuery(published_from=date(2025, 5, 21)),
+}
+
+
+def test_a_broad_filter_read_off_the_unfiltered_ranking_is_the_filtered_ranking(store, index, monkeypatch):
+    """The filtered top k taken from the unfiltered ranking (``_search_masked``) equals the
+    filtered query's: the same scores, the same papers above the last score, whatever the
+    ties (this corpus is a dozen words, so many papers score alike), or the filtered query
+    answers."""
+    taken, declined = 0, 0
+    real = KeywordIndex._search_masked
+
+    def spy(self, *args):
+        nonlocal taken, declined
+        found = real(self, *args)
+        taken, declined = taken + (found is not None), declined + (found is None)
+        return found
+
+    for text in ("graph neural", "robot", "diffusion policy language", "paper", '"sparse attention"', "cat:cs.RO model"):
+        parsed = parse_query(text)
+        for kind, filters in BROAD.items():
+            for limit in (1, 2, 3, 5, 8, 13):
+                for match in ("all", "any"):
+                    with monkeypatch.context() as m:
+                        m.setattr(KeywordIndex, "_search_masked", spy)
+                        got = index.search(parsed, limit=limit, match=match, filters=filters, categories=parsed.categories)
+                    with monkeypatch.context() as m:
+                        m.setattr(ki, "MASK_FETCH_MAX", 0)  # the filtered query only
+                        want = index.search(parsed, limit=limit, match=match, filters=filters, categories=parsed.categories)
+                    where = (text, kind, limit, match)
+                    assert [s for _, s in got] == pytest.approx([s for _, s in want]), where
+                    if want:
+                        last = want[-1][1]
+                        assert {k for k, s in got if s > last} == {k for k, s in want if s > last}, where
+    assert taken > 50 and declined > 0, (taken, declined)
