@@ -232,6 +232,43 @@ def _term_clause(term: Term) -> str:
     return f"({' '.join(parts)})"
 
 
+def pair_cover(pairs: list[str]) -> list[tuple[int, str]]:
+    """(position, pair) of the fewest pairs that cover every word of a phrase: the first, every
+    second after it, and the last. A pair at position i holds words i and i+1, and consecutive
+    pairs of a text share their word, so pairs that cover every word at their positions match
+    exactly where all of them do: "state of the art" is "state_of" then "the_art" two positions
+    on, and "of_the", in nearly every abstract, is not read."""
+    chosen = list(range(0, len(pairs), 2))
+    if chosen[-1] != len(pairs) - 1:
+        chosen.append(len(pairs) - 1)
+    return [(i, pairs[i]) for i in chosen]
+
+
+def _phrase_query(index, term: Term):
+    """A phrase of four or more words as a query on the cover of its pairs (``pair_cover``), or
+    None when the query language's form of it (``_term_clause``) reads as few postings. The
+    matches are the same; the phrase's BM25 weight sums the idf of the pairs read, so the
+    common pairs left out no longer count towards it (a phrase alone ranks as before)."""
+    import tantivy
+
+    if not term.is_phrase or term.field == "au" or len(term.words) < 4:
+        return None
+    pairs = pair_tokens(" ".join(term.words))
+    if len(pairs) < 3 or "_" in pairs:
+        return None
+    cover = pair_cover(pairs)
+    clauses = []
+    for name in [_FIELDS[term.field]] if term.field else list(FIELD_BOOSTS):
+        if name in PAIR_FIELDS:
+            query = tantivy.Query.phrase_query(index.schema, PAIR_FIELDS[name], cover)
+        else:  # the authors: the words themselves, through the field's own tokenizer
+            query = index.parse_query(f'{name}:"{" ".join(term.words)}"')
+        if not term.field:
+            query = tantivy.Query.boost_query(query, FIELD_BOOSTS[name])
+        clauses.append((tantivy.Occur.Should, query))
+    return tantivy.Query.boolean_query(clauses)
+
+
 def content_terms(terms: list[Term]) -> list[Term]:
     """The terms worth a posting-list walk: function words and abstract boilerplate
     ("for", "the", "method") are in most papers, so they cost the most and rank the least
@@ -251,6 +288,25 @@ def query_string(parsed: ParsedQuery, match: str) -> str:
     parts = [("+" if match == "all" else "") + _term_clause(term) for term in content_terms(parsed.positive)]
     parts += [f"-{_term_clause(term)}" for term in parsed.negative]
     return " ".join(parts)
+
+
+def parse(index, parsed: ParsedQuery, match: str):
+    """The query as Tantivy objects: ``query_string`` parsed, unless a phrase is long enough
+    for the cover of its pairs (``_phrase_query``), which the query language cannot say."""
+    import tantivy
+
+    positive = content_terms(parsed.positive)
+    covered = [_phrase_query(index, term) for term in positive]
+    if not any(q is not None for q in covered):
+        return index.parse_query(query_string(parsed, match), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+
+    def clause(term):
+        return index.parse_query(_term_clause(term), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+
+    occur = tantivy.Occur.Must if match == "all" else tantivy.Occur.Should
+    parts = [(occur, q if q is not None else clause(t)) for t, q in zip(positive, covered, strict=True)]
+    parts += [(tantivy.Occur.MustNot, clause(t)) for t in parsed.negative]
+    return tantivy.Query.boolean_query(parts)
 
 
 def _stale(meta: dict | None, epoch: str, store_seq: int) -> bool:
@@ -633,7 +689,7 @@ class KeywordIndex:
         if not parsed.positive or limit <= 0:
             return []
         try:
-            query = self._index.parse_query(query_string(parsed, match), list(FIELD_BOOSTS), field_boosts=FIELD_BOOSTS)
+            query = parse(self._index, parsed, match)
         except ValueError as exc:
             raise KeywordIndexUnavailable(f"cannot express this query: {exc}") from exc
         masked = self._search_masked(query, limit, filters, categories)

@@ -367,3 +367,44 @@ def test_any_word_widening_keeps_the_rarest_words_within_the_budget(store, tmp_p
     assert [t.words for t in kept] == [("neural", "robot"), ("zeppelin",)]  # every WORDS word is in >100 papers
     monkeypatch.setattr(query, "POSTINGS_BUDGET", 10_000)
     assert {t.words for t in index.rarest_terms(terms)} == {t.words for t in terms}
+
+
+COVER_PAPERS = {
+    "2509.00001": ("Benchmarks", "We reach the state of the art on the benchmark in vision."),
+    "2509.00002": ("Near misses", "A state of an art form; the art of the state; state of the artists."),
+    "2509.00003": ("Fast models", "A model that is state of the art and on the other hand fast."),
+    "2509.00004": ("Sides", "On the other side of the hand, the state of a art."),
+    "2509.00005": ("The state of the art of graph learning", "A survey."),
+}
+COVER_PHRASES = ['"state of the art"', '"the state of the art"', '"state of the art on the benchmark"',
+                 '"on the other hand fast"', 'ti:"the state of the art"', '"state of the art" -vision',
+                 '"state of the art" vision', 'abs:"the art of the state"', '"of the art of graph"']  # fmt: skip
+
+
+def test_long_phrases_read_a_cover_of_their_pairs_and_match_the_same_papers(store, tmp_path, monkeypatch):
+    """Four words or more: every second pair and the last (``pair_cover``), the same papers as
+    every pair and as the words' positions, with near misses that share pairs but not the
+    phrase, fields, exclusions and both match modes."""
+    store.upsert_papers([Paper(id=pid, title=t, abstract=a, feed_day="2025-09-01") for pid, (t, a) in COVER_PAPERS.items()])
+    index = _index(store, tmp_path)
+    assert ki.pair_cover(["a_b", "b_c", "c_d"]) == [(0, "a_b"), (2, "c_d")]
+    assert ki.pair_cover(["a_b", "b_c", "c_d", "d_e"]) == [(0, "a_b"), (2, "c_d"), (3, "d_e")]
+
+    def found(text: str, match: str) -> set[int]:
+        parsed = parse_query(text)
+        return {k for k, _ in index.search(parsed, limit=100, match=match)}
+
+    for match in ("all", "any"):
+        covered = {text: found(text, match) for text in COVER_PHRASES}
+        with monkeypatch.context() as m:
+            m.setattr(ki, "_phrase_query", lambda index, term: None)  # every pair
+            every_pair = {text: found(text, match) for text in COVER_PHRASES}
+        with monkeypatch.context() as m:
+            m.setattr(ki, "pair_tokens", lambda text: [])  # the words' positions
+            by_words = {text: found(text, match) for text in COVER_PHRASES}
+        assert covered == every_pair == by_words, match
+    assert ki._phrase_query(index._index, parse_query('"state of the art"').positive[0]) is not None
+    keys = store.paper_keys(list(COVER_PAPERS))
+    assert found('"state of the art"', "all") == {keys["2509.00001"], keys["2509.00003"], keys["2509.00005"]}
+    assert found('"on the other hand fast"', "all") == {keys["2509.00003"]}
+    assert found('"state of the art" -vision', "all") == {keys["2509.00003"], keys["2509.00005"]}
